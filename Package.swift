@@ -1,0 +1,107 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "redis-gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "redis-gateway", targets: ["redis-gateway"]),
+        .library(name: "GatewayService", targets: ["GatewayService"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // 1. C edge: system libraries found through pkg-config, plus shims for what Swift cannot call.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+
+        // 2. Pool: generic, blocking, knows nothing of Redis or HTTP.
+        .target(name: "ConnectionPool", swiftSettings: strictSettings),
+
+        // 3. Redis client over hiredis: knows nothing of HTTP.
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis", "ConnectionPool"],
+            swiftSettings: strictSettings
+        ),
+
+        // 4. HTTP layer over libmicrohttpd: knows nothing of Redis.
+        .target(
+            name: "HTTPServer",
+            dependencies: ["CMicroHTTPD"],
+            swiftSettings: strictSettings
+        ),
+
+        // 5. Service: wires the pool, the Redis client and the HTTP layer.
+        .target(
+            name: "GatewayService",
+            dependencies: [
+                "ConnectionPool",
+                "RedisClient",
+                "HTTPServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // 6. Executables.
+        .executableTarget(
+            name: "redis-gateway",
+            dependencies: [
+                "GatewayService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "PoolBorrowBenchmark",
+            dependencies: ["ConnectionPool"],
+            path: "Benchmarks/PoolBorrowBenchmark",
+            swiftSettings: strictSettings
+        ),
+
+        // Tests mirror the sources; TestSupport starts a real redis-server.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(
+            name: "ConnectionPoolTests",
+            dependencies: ["ConnectionPool"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "ConnectionPool", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HTTPServerTests",
+            dependencies: ["HTTPServer", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GatewayServiceTests",
+            dependencies: [
+                "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

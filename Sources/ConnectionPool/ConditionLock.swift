@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A value guarded by a pthread mutex, with condition variables whose timed waits run on the
+/// monotonic clock (a wall-clock jump never shortens or stretches a pool wait).
+///
+/// Threading: this is the pool's one `@unchecked Sendable` piece. Every access to `value` goes
+/// through `withLock`; conditions are waited on only while the lock is held (inside `withLock`).
+public final class ConditionLock<Value>: @unchecked Sendable {
+    /// A condition variable tied to this lock. Create one per waiting thread.
+    public final class Condition: @unchecked Sendable {
+        fileprivate let cond: UnsafeMutablePointer<pthread_cond_t>
+
+        fileprivate init() {
+            cond = .allocate(capacity: 1)
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            #if os(Linux)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            #endif
+            pthread_cond_init(cond, &attributes)
+            pthread_condattr_destroy(&attributes)
+        }
+
+        deinit {
+            pthread_cond_destroy(cond)
+            cond.deallocate()
+        }
+
+        /// Wakes the thread waiting on this condition, if any.
+        public func signal() {
+            pthread_cond_signal(cond)
+        }
+    }
+
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    /// A lock guarding `value`.
+    public init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the lock held. `wait(on:until:)` may be called only from inside `body`.
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+
+    /// A new condition variable for this lock.
+    public func makeCondition() -> Condition {
+        Condition()
+    }
+
+    /// Waits on `condition` until signalled or until `deadline` (monotonic). The lock must be held;
+    /// it is released while waiting and held again on return. Returns false when the deadline passed.
+    /// Spurious wake-ups return true: callers re-check their state.
+    public func wait(on condition: Condition, until deadline: PoolInstant) -> Bool {
+        let nanos = max(deadline.nanoseconds, 0)
+        var spec = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        return pthread_cond_timedwait(condition.cond, mutex, &spec) != ETIMEDOUT
+    }
+}

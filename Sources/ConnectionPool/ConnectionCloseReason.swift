@@ -1,0 +1,9 @@
+/// Why the pool closed a connection (the `reason` label of the closed-connections counter).
+public enum ConnectionCloseReason: String, Sendable, CaseIterable {
+    /// The borrower returned it broken: an I/O error, a timeout, a protocol error or unread bytes.
+    case broken
+    /// Its health check (PING) failed before it could be lent.
+    case healthCheckFailed = "health_check_failed"
+    /// The pool was shut down.
+    case shutdown
+}

@@ -1,0 +1,12 @@
+/// The pool's limits and timings. A value type with sensible defaults.
+public struct PoolConfiguration: Sendable, Equatable {
+    /// At most this many connections are open (or being opened) at any time, ever.
+    public var maxConnections: Int = 16
+    /// The whole borrow — waiting for a slot, connecting, health check — fits in this.
+    public var waitTimeout: Duration = .seconds(2)
+    /// An idle connection unused for at least this long is health-checked before it is lent.
+    public var healthCheckInterval: Duration = .seconds(30)
+
+    /// The defaults: 16 connections, 2 s borrow deadline, 30 s health-check interval.
+    public init() {}
+}

@@ -1,0 +1,35 @@
+/// A snapshot of the pool's gauges and counters, taken under the pool's lock in O(1).
+public struct PoolStatistics: Sendable, Equatable {
+    /// The configured maximum of open connections.
+    public var maxConnections: Int = 0
+    /// Connections open now, including those being opened.
+    public var open: Int = 0
+    /// Open connections waiting in the pool to be lent.
+    public var idle: Int = 0
+    /// Connections lent to borrowers now (including those being health-checked).
+    public var inUse: Int = 0
+    /// Connections being opened now.
+    public var connecting: Int = 0
+    /// Borrowers queued for a connection now.
+    public var waiting: Int = 0
+    /// Borrows that obtained a connection.
+    public var borrows: Int = 0
+    /// Borrows that gave up because the deadline passed.
+    public var waitTimeouts: Int = 0
+    /// Connections opened successfully.
+    public var connects: Int = 0
+    /// Attempts to open a connection that failed.
+    public var connectFailures: Int = 0
+    /// Connections closed, by reason.
+    public var closed: [ConnectionCloseReason: Int] = [:]
+    /// Health checks that failed (each one replaced by a fresh connection).
+    public var healthCheckFailures: Int = 0
+    /// The message of the most recent failed connect, if any.
+    public var lastConnectError: String?
+
+    /// Connections discarded because they came back broken.
+    public var discarded: Int { closed[.broken, default: 0] }
+
+    /// An all-zero snapshot.
+    public init() {}
+}

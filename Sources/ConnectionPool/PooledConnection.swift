@@ -1,0 +1,27 @@
+/// A connection the pool can lend out: it says whether it may be lent again, can be health-checked
+/// and closed.
+///
+/// Threading: the pool hands a connection to exactly one borrower at a time, so implementations
+/// need no locking of their own; they are only ever used by the thread that holds them.
+public protocol PooledConnection: AnyObject {
+    /// False once the connection saw an I/O error, a timeout, a protocol error, or still has
+    /// unread reply bytes: such a connection is closed and discarded, never lent again.
+    var isReusable: Bool { get }
+
+    /// Checks the connection end to end (e.g. PING) within `timeout`; false when it failed.
+    func checkHealth(timeout: Duration) -> Bool
+
+    /// Closes the connection; it is not used again.
+    func close()
+}
+
+/// Opens new connections for a pool.
+///
+/// Threading: called from borrowing threads, concurrently, outside the pool's lock.
+public protocol ConnectionFactory: Sendable {
+    /// The kind of connection this factory opens.
+    associatedtype Connection: PooledConnection
+
+    /// Opens, authenticates and prepares one connection, giving up after `timeout`.
+    func makeConnection(timeout: Duration) throws -> Connection
+}

@@ -1,0 +1,158 @@
+import HTTPServer
+import RedisClient
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The `/cache/{key}` resource family: get, set, delete, expire, persist, ttl.
+///
+/// Threading: stateless apart from the shared `RedisAccess`; called on many threads at once.
+struct CacheHandlers: Sendable {
+    let redis: RedisAccess
+    let maxKeyBytes: Int
+
+    /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
+    /// `Accept: application/octet-stream`; 404 when absent.
+    func get(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        let replies = try redis.pipeline([
+            RedisCommand(arguments: [Array("GET".utf8), key]),
+            RedisCommand(arguments: [Array("TTL".utf8), key]),
+        ])
+        let value: [UInt8]
+        switch replies[0] {
+        case .bulk(let bytes): value = bytes
+        case .null: throw .notFound("key not found")
+        case .error(let message): throw .redisReply(message)
+        case .status, .integer, .array: throw .redisReply("unexpected reply to GET")
+        }
+        let ttl = replies[1].integer ?? -1
+        if wantsRawBytes(request) {
+            return HTTPResponse(
+                status: 200,
+                headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl))],
+                body: value
+            )
+        }
+        var json = #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
+        if let text = String(validating: value, as: UTF8.self) {
+            json += #","value":"# + JSONString.quote(text)
+        } else {
+            json += #","value":"# + JSONString.quote(Data(value).base64EncodedString()) + #","encoding":"base64""#
+        }
+        json += #","ttl":\#(ttl)}"#
+        return .json(200, json)
+    }
+
+    /// `PUT /cache/{key}?ttl=S&nx=1`: stores the body; 201 created, 200 replaced, 409 with nx when present.
+    func put(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        var set: [[UInt8]] = [Array("SET".utf8), key, request.body]
+        if let ttlText = request.queryValue("ttl") {
+            guard let ttl = Int(ttlText), ttl > 0 else {
+                throw .badRequest("ttl must be a positive whole number of seconds, got '\(ttlText)'")
+            }
+            set += [Array("EX".utf8), Array(String(ttl).utf8)]
+        }
+        let onlyIfAbsent = try flag(request, "nx")
+        let created: Bool
+        if onlyIfAbsent {
+            set.append(Array("NX".utf8))
+            let reply = try redis.send(RedisCommand(arguments: set))
+            guard reply != .null else { throw .conflict("key already exists (nx=1)") }
+            created = true
+        } else {
+            // EXISTS and SET in one transaction: atomic, one round trip, SET replaces any type.
+            let replies = try redis.pipeline([
+                RedisCommand("MULTI"),
+                RedisCommand(arguments: [Array("EXISTS".utf8), key]),
+                RedisCommand(arguments: set),
+                RedisCommand("EXEC"),
+            ])
+            if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
+            guard case .array(let results) = replies[3], results.count == 2 else {
+                throw .redisReply("transaction aborted")
+            }
+            if let message = results[1].errorMessage { throw .redisReply(message) }
+            created = results[0].integer == 0
+        }
+        let body = #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
+            + #","created":\#(created)}"#
+        return .json(created ? 201 : 200, body)
+    }
+
+    /// `DELETE /cache/{key}`: 204, or 404 when absent.
+    func delete(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        let reply = try redis.send(RedisCommand(arguments: [Array("DEL".utf8), key]))
+        guard reply.integer == 1 else { throw .notFound("key not found") }
+        return HTTPResponse(status: 204)
+    }
+
+    /// `POST /cache/{key}/expire` with `{"seconds": N}`: 200, or 404 when absent.
+    func expire(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        let seconds = try expireSeconds(request.body)
+        let reply = try redis.send(RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]))
+        guard reply.integer == 1 else { throw .notFound("key not found") }
+        return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":\#(seconds)}"#)
+    }
+
+    /// `DELETE /cache/{key}/expire`: removes the expiry (PERSIST); 404 when absent.
+    func persist(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        let replies = try redis.pipeline([
+            RedisCommand(arguments: [Array("PERSIST".utf8), key]),
+            RedisCommand(arguments: [Array("EXISTS".utf8), key]),
+        ])
+        if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
+        guard replies[1].integer == 1 else { throw .notFound("key not found") }
+        return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":-1}"#)
+    }
+
+    /// `GET /cache/{key}/ttl`: `{"ttl": N}` (-1 without expiry); 404 when absent.
+    func ttl(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let key = try validKey(request)
+        let reply = try redis.send(RedisCommand(arguments: [Array("TTL".utf8), key]))
+        guard let ttl = reply.integer, ttl != -2 else { throw .notFound("key not found") }
+        return .json(200, #"{"ttl":\#(ttl)}"#)
+    }
+
+    // MARK: Input checks
+
+    private func validKey(_ request: HTTPRequest) throws(GatewayError) -> [UInt8] {
+        guard let key = request.parameters["key"], !key.isEmpty else { throw .badRequest("key must not be empty") }
+        guard key.count <= maxKeyBytes else {
+            throw .badRequest("key is \(key.count) bytes; the limit is \(maxKeyBytes)")
+        }
+        return key
+    }
+
+    private func flag(_ request: HTTPRequest, _ name: String) throws(GatewayError) -> Bool {
+        switch request.queryValue(name) {
+        case nil, "0", "false": return false
+        case "", "1", "true": return true
+        case let other?: throw .badRequest("\(name) must be 1 or 0, got '\(other)'")
+        }
+    }
+
+    private func wantsRawBytes(_ request: HTTPRequest) -> Bool {
+        guard let accept = request.header("accept") else { return false }
+        return accept.lowercased().contains("application/octet-stream")
+    }
+
+    private struct ExpireBody: Decodable {
+        let seconds: Int
+    }
+
+    private func expireSeconds(_ body: [UInt8]) throws(GatewayError) -> Int {
+        guard let decoded = try? JSONDecoder().decode(ExpireBody.self, from: Data(body)) else {
+            throw .badRequest(#"body must be JSON {"seconds": N} with N a whole number"#)
+        }
+        guard decoded.seconds > 0 else { throw .badRequest("seconds must be positive, got \(decoded.seconds)") }
+        return decoded.seconds
+    }
+}

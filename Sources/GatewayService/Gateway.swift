@@ -1,0 +1,53 @@
+public import ConnectionPool
+public import HTTPServer
+public import Logging
+public import RedisClient
+
+/// The running service: one shared Redis connection pool, the routes, and the HTTP server.
+///
+/// Lifecycle: serving once `init` returns; `shutdown()` stops accepting, lets requests in flight
+/// finish (up to `shutdownGrace`), then closes the server and the pool.
+/// Threading: all members may be used from any thread.
+public final class Gateway: Sendable {
+    /// The configuration the gateway runs with.
+    public let configuration: GatewayConfiguration
+    /// The shared Redis connection pool.
+    public let pool: RedisConnectionPool
+    private let server: HTTPServer
+    private let logger: Logger
+
+    /// Builds the pool and routes and starts listening.
+    public init(configuration: GatewayConfiguration, logger: Logger) throws(HTTPServerError) {
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = PoolMetrics(poolName: configuration.redis.url.poolName)
+        let pool = RedisConnectionPool(
+            configuration: configuration.pool,
+            factory: RedisConnectionFactory(options: configuration.redis),
+            observer: metrics
+        )
+        self.pool = pool
+        let redis = RedisAccess(pool: pool)
+        let router = GatewayRoutes.makeRouter(
+            cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
+            health: HealthHandlers(redis: redis),
+            pool: PoolHandlers(redis: redis, rendering: PoolStatsRendering(metrics: metrics)),
+            retryAfterSeconds: configuration.retryAfterSeconds
+        )
+        let logging = RequestLogging(logger: logger)
+        server = try HTTPServer(configuration: configuration.http) { request in
+            logging.handle(request, with: router.respond(to:))
+        }
+    }
+
+    /// The port the gateway listens on.
+    public var port: Int { server.port }
+
+    /// Stops accepting, drains requests in flight, then closes the server and the pool.
+    public func shutdown() {
+        logger.info("draining", metadata: ["in-flight": "\(server.requestsInFlight)"])
+        server.shutdown(grace: configuration.shutdownGrace)
+        pool.shutDown()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,98 @@
+import ConnectionPool
+import HTTPServer
+import RedisClient
+
+extension GatewayConfiguration {
+    /// Every setting read from the environment, with its variable name and meaning. The executable
+    /// offers each as a flag too (flags win); README's configuration table lists the same keys.
+    public enum Key: String, CaseIterable, Sendable {
+        case redisURL = "REDIS_URL"
+        case host = "GATEWAY_HOST"
+        case port = "GATEWAY_PORT"
+        case threads = "GATEWAY_THREADS"
+        case connectionLimit = "GATEWAY_CONNECTION_LIMIT"
+        case maxConnections = "GATEWAY_MAX_CONNECTIONS"
+        case waitTimeoutMilliseconds = "GATEWAY_WAIT_TIMEOUT_MS"
+        case connectTimeoutMilliseconds = "GATEWAY_CONNECT_TIMEOUT_MS"
+        case socketTimeoutMilliseconds = "GATEWAY_SOCKET_TIMEOUT_MS"
+        case healthCheckIntervalMilliseconds = "GATEWAY_HEALTH_CHECK_INTERVAL_MS"
+        case maxBodyBytes = "GATEWAY_MAX_BODY_BYTES"
+        case maxKeyBytes = "GATEWAY_MAX_KEY_BYTES"
+        case clientName = "GATEWAY_CLIENT_NAME"
+    }
+
+    /// The defaults overridden by `environment` (variable name → value); throws a message naming
+    /// the variable for a value that does not parse or is out of range.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        self.init()
+        for key in Key.allCases {
+            guard let text = environment[key.rawValue] else { continue }
+            try apply(key, text)
+        }
+    }
+
+    private mutating func apply(_ key: Key, _ text: String) throws(ConfigurationError) {
+        switch key {
+        case .redisURL:
+            do {
+                redis.url = try RedisURL(parsing: text)
+            } catch {
+                throw ConfigurationError(key: key, message: error.description)
+            }
+        case .host:
+            http.host = text
+        case .port:
+            http.port = try integer(key, text, in: 0...65535)
+        case .threads:
+            http.workerThreads = try integer(key, text, in: 1...1024)
+        case .connectionLimit:
+            http.connectionLimit = try integer(key, text, in: 1...1_000_000)
+        case .maxConnections:
+            pool.maxConnections = try integer(key, text, in: 1...10_000)
+        case .waitTimeoutMilliseconds:
+            pool.waitTimeout = .milliseconds(try integer(key, text, in: 1...3_600_000))
+        case .connectTimeoutMilliseconds:
+            redis.connectTimeout = .milliseconds(try integer(key, text, in: 1...3_600_000))
+        case .socketTimeoutMilliseconds:
+            redis.socketTimeout = .milliseconds(try integer(key, text, in: 1...3_600_000))
+        case .healthCheckIntervalMilliseconds:
+            pool.healthCheckInterval = .milliseconds(try integer(key, text, in: 0...86_400_000))
+        case .maxBodyBytes:
+            http.maxBodyBytes = try integer(key, text, in: 0...(1 << 31))
+        case .maxKeyBytes:
+            maxKeyBytes = try integer(key, text, in: 1...(512 * 1024 * 1024))
+        case .clientName:
+            redis.clientName = text.isEmpty ? nil : text
+        }
+    }
+
+    private func integer(_ key: Key, _ text: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(key: key, message: "'\(text)' is not a whole number in \(range)")
+        }
+        return value
+    }
+
+    /// One line per setting, the Redis password masked: printed at startup.
+    public var summary: [String] {
+        [
+            "redis: \(redis.url) (connect timeout \(redis.connectTimeout), socket timeout \(redis.socketTimeout), "
+                + "client name \(redis.clientName ?? "-"))",
+            "pool: max \(pool.maxConnections) connections, wait timeout \(pool.waitTimeout), "
+                + "health check after \(pool.healthCheckInterval) idle",
+            "http: \(http.host):\(http.port), \(http.workerThreads) worker threads, "
+                + "\(http.connectionLimit) connections max, bodies up to \(http.maxBodyBytes) bytes, "
+                + "keys up to \(maxKeyBytes) bytes",
+        ]
+    }
+}
+
+/// A configuration value that cannot be used.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// The setting at fault.
+    public let key: GatewayConfiguration.Key
+    /// What is wrong with it.
+    public let message: String
+
+    public var description: String { "\(key.rawValue): \(message)" }
+}

@@ -1,0 +1,23 @@
+public import ConnectionPool
+public import HTTPServer
+public import RedisClient
+
+/// Everything the gateway can be configured with. A value type whose `init()` holds the defaults;
+/// the executable reads flags and environment variables into it in one place.
+public struct GatewayConfiguration: Sendable, Equatable {
+    /// Redis address, credentials, timeouts and client name.
+    public var redis = RedisConnectionOptions()
+    /// Pool size, borrow deadline and health-check interval.
+    public var pool = PoolConfiguration()
+    /// Listening address, worker threads, connection limits and body bound.
+    public var http = HTTPServerConfiguration()
+    /// Longest accepted cache key, in bytes after percent-decoding.
+    public var maxKeyBytes = 8 * 1024
+    /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
+    public var retryAfterSeconds = 1
+    /// How long a shutdown waits for requests in flight.
+    public var shutdownGrace: Duration = .seconds(10)
+
+    /// The defaults (see README's configuration table).
+    public init() {}
+}

@@ -1,0 +1,36 @@
+public import HTTPServer
+import RedisClient
+import ConnectionPool
+
+extension GatewayError {
+    /// The HTTP response for this error: a status and `{"error": "..."}`. Nothing a client or Redis
+    /// did yields a 500.
+    public func response(retryAfterSeconds: Int) -> HTTPResponse {
+        switch self {
+        case .badRequest(let message):
+            return .error(400, message)
+        case .notFound(let message):
+            return .error(404, message)
+        case .conflict(let message):
+            return .error(409, message)
+        case .redisReply(let message):
+            return .error(409, message)
+        case .redis(let error):
+            switch error.kind {
+            case .timeout:
+                return .error(504, "Redis timed out: \(error.message)")
+            case .connectFailed, .handshakeFailed, .io, .protocolError, .connectionBroken:
+                return .error(503, "Redis unavailable: \(error.message)")
+            }
+        case .pool(let error):
+            switch error {
+            case .timeout:
+                return .error(503, "Redis connection pool exhausted: \(error)", headers: [("Retry-After", String(retryAfterSeconds))])
+            case .connectFailed(let message, _):
+                return .error(503, "Redis unreachable: \(message)", headers: [("Retry-After", String(retryAfterSeconds))])
+            case .shutDown:
+                return .error(503, "the gateway is shutting down")
+            }
+        }
+    }
+}

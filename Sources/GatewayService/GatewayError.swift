@@ -1,0 +1,19 @@
+public import ConnectionPool
+public import RedisClient
+
+/// Every way a gateway request can fail; mapped to an HTTP status in one place
+/// (`GatewayError+HTTPResponse.swift`).
+public enum GatewayError: Error, Sendable {
+    /// The client sent something malformed.
+    case badRequest(String)
+    /// The key (or resource) does not exist.
+    case notFound(String)
+    /// The request conflicts with the current state (e.g. `nx=1` on an existing key).
+    case conflict(String)
+    /// Redis answered with an error reply (e.g. WRONGTYPE).
+    case redisReply(String)
+    /// Talking to Redis failed: connection, timeout or protocol.
+    case redis(RedisError)
+    /// The pool could not lend a connection.
+    case pool(PoolError)
+}

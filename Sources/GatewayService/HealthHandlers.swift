@@ -1,0 +1,34 @@
+import HTTPServer
+import RedisClient
+
+/// `/healthz` (the process is alive), `/readyz` (Redis answers) and `/pool/health` (a borrow and a
+/// PING, timed).
+struct HealthHandlers: Sendable {
+    let redis: RedisAccess
+
+    /// `GET /healthz`: always 200 while the process serves HTTP; never touches Redis.
+    func healthz(_ request: HTTPRequest) -> HTTPResponse {
+        .json(200, #"{"status":"ok"}"#)
+    }
+
+    /// `GET /readyz`: 200 when a pooled PING succeeds, else 503 with the reason.
+    func readyz(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        _ = try ping()
+        return .json(200, #"{"status":"ready"}"#)
+    }
+
+    /// `GET /pool/health`: borrows, PINGs, and reports the round trip in milliseconds.
+    func poolHealth(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let latency = try ping()
+        let milliseconds = Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000
+        return .json(200, #"{"status":"ok","latency_ms":\#((milliseconds * 1000).rounded() / 1000)}"#)
+    }
+
+    private func ping() throws(GatewayError) -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reply = try redis.send(RedisCommand("PING"))
+        guard reply == .status("PONG") else { throw .redisReply("unexpected reply to PING") }
+        return clock.now - start
+    }
+}

@@ -1,0 +1,112 @@
+public import ConnectionPool
+import Prometheus
+import Synchronization
+
+/// The pool's timings and events as Prometheus metrics, named after the OpenTelemetry database
+/// client semantic conventions (`db.client.connection.*`) in their Prometheus form.
+///
+/// Histograms are swift-prometheus bucket histograms: Prometheus needs cumulative buckets that can
+/// be summed across gateway replicas (percentiles cannot). The JSON stats read the same events as
+/// count / sum / max summaries.
+///
+/// Threading: the observer methods are called from every borrowing thread; all state is locked
+/// or atomic.
+public final class PoolMetrics: ConnectionPoolObserver {
+    /// The registry the Prometheus text is rendered from.
+    let registry = PrometheusCollectorRegistry()
+    let poolName: String
+
+    private let waitTime: DurationHistogram
+    private let useTime: DurationHistogram
+    private let createTime: DurationHistogram
+    private let timeouts: Counter
+    private let created: Counter
+    private let connectFailures: Counter
+    private let closed: [ConnectionCloseReason: Counter]
+    let idleGauge: Gauge
+    let usedGauge: Gauge
+    let maxGauge: Gauge
+    let idleMinGauge: Gauge
+    let pendingGauge: Gauge
+
+    let waitSummary = Mutex(DurationSummary())
+    let useSummary = Mutex(DurationSummary())
+    let createSummary = Mutex(DurationSummary())
+
+    /// Metrics for the pool named `poolName` (`host:port/db`).
+    public init(poolName: String) {
+        self.poolName = poolName
+        let pool = [("db_client_connection_pool_name", poolName)]
+        let buckets: [Duration] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+        ]
+        waitTime = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "db_client_connection_wait_time", unitName: "seconds", helpText: "Time to obtain a connection from the pool (timeouts included)"), labels: pool, buckets: buckets)
+        useTime = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "db_client_connection_use_time", unitName: "seconds", helpText: "Time between borrowing a connection and returning it"), labels: pool, buckets: buckets)
+        createTime = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "db_client_connection_create_time", unitName: "seconds", helpText: "Time to open a new connection (connect and handshake)"), labels: pool, buckets: buckets)
+        timeouts = registry.makeCounter(
+            descriptor: .init(metricName: "db_client_connection_timeouts", unitName: "total", helpText: "Borrows that timed out waiting for a connection"), labels: pool)
+        created = registry.makeCounter(
+            descriptor: .init(metricName: "db_client_connection_created", unitName: "total", helpText: "Connections opened"), labels: pool)
+        connectFailures = registry.makeCounter(
+            descriptor: .init(metricName: "db_client_connection_connect_failures", unitName: "total", helpText: "Attempts to open a connection that failed"), labels: pool)
+        var closed: [ConnectionCloseReason: Counter] = [:]
+        for reason in ConnectionCloseReason.allCases {
+            closed[reason] = registry.makeCounter(
+            descriptor: .init(metricName: "db_client_connection_closed", unitName: "total", helpText: "Connections closed, by reason"), labels: pool + [("reason", reason.rawValue)])
+        }
+        self.closed = closed
+        idleGauge = registry.makeGauge(
+            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"), labels: [("db_client_connection_state", "idle")] + pool)
+        usedGauge = registry.makeGauge(
+            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"), labels: [("db_client_connection_state", "used")] + pool)
+        maxGauge = registry.makeGauge(
+            descriptor: .init(metricName: "db_client_connection_max", unitName: "", helpText: "Most connections the pool may open"), labels: pool)
+        idleMinGauge = registry.makeGauge(
+            descriptor: .init(metricName: "db_client_connection_idle_min", unitName: "", helpText: "Idle connections the pool keeps open"), labels: pool)
+        pendingGauge = registry.makeGauge(
+            descriptor: .init(metricName: "db_client_connection_pending_requests", unitName: "", helpText: "Borrowers waiting for a connection now"), labels: pool)
+    }
+
+    public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {
+        waitTime.record(waited)
+        waitSummary.withLock { $0.record(waited) }
+        if outcome == .timedOut { timeouts.increment() }
+    }
+
+    public func connectionReturned(after duration: Duration) {
+        useTime.record(duration)
+        useSummary.withLock { $0.record(duration) }
+    }
+
+    public func connectionCreated(in duration: Duration) {
+        createTime.record(duration)
+        createSummary.withLock { $0.record(duration) }
+        created.increment()
+    }
+
+    public func connectFailed() {
+        connectFailures.increment()
+    }
+
+    public func connectionClosed(reason: ConnectionCloseReason) {
+        closed[reason]?.increment()
+    }
+}
+
+/// Count, sum and maximum of recorded durations (the JSON view of a histogram).
+struct DurationSummary: Sendable {
+    private(set) var count = 0
+    private(set) var sum: Duration = .zero
+    private(set) var max: Duration = .zero
+
+    mutating func record(_ duration: Duration) {
+        count += 1
+        sum += duration
+        if duration > max { max = duration }
+    }
+}

@@ -1,0 +1,46 @@
+import ConnectionPool
+import HTTPServer
+import Prometheus
+import Synchronization
+
+/// Renders the pool's statistics as JSON (`/pool/stats`) or Prometheus text (`/metrics`).
+struct PoolStatsRendering: Sendable {
+    let metrics: PoolMetrics
+
+    /// The content type of the Prometheus text exposition format.
+    static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The Prometheus text: gauges set from `statistics`, then every registered metric.
+    func prometheus(_ statistics: PoolStatistics) -> [UInt8] {
+        metrics.idleGauge.set(to: Double(statistics.idle))
+        metrics.usedGauge.set(to: Double(statistics.inUse))
+        metrics.maxGauge.set(to: Double(statistics.maxConnections))
+        metrics.idleMinGauge.set(to: 0)
+        metrics.pendingGauge.set(to: Double(statistics.waiting))
+        return metrics.registry.emitToBuffer()
+    }
+
+    /// The JSON document of `/pool/stats`.
+    func json(_ statistics: PoolStatistics) -> String {
+        let closed = ConnectionCloseReason.allCases
+            .map { JSONString.quote($0.rawValue) + ":" + String(statistics.closed[$0, default: 0]) }
+            .joined(separator: ",")
+        let lastError = statistics.lastConnectError.map(JSONString.quote) ?? "null"
+        return """
+            {"pool":\(JSONString.quote(metrics.poolName)),\
+            "max":\(statistics.maxConnections),"open":\(statistics.open),"idle":\(statistics.idle),\
+            "in_use":\(statistics.inUse),"connecting":\(statistics.connecting),"waiting":\(statistics.waiting),\
+            "borrows":\(statistics.borrows),"wait_timeouts":\(statistics.waitTimeouts),\
+            "connects":\(statistics.connects),"connect_failures":\(statistics.connectFailures),\
+            "discarded":\(statistics.discarded),"health_check_failures":\(statistics.healthCheckFailures),\
+            "closed":{\(closed)},"last_connect_error":\(lastError),\
+            "wait_time":\(summary(metrics.waitSummary.withLock { $0 })),\
+            "use_time":\(summary(metrics.useSummary.withLock { $0 })),\
+            "create_time":\(summary(metrics.createSummary.withLock { $0 }))}
+            """
+    }
+
+    private func summary(_ summary: DurationSummary) -> String {
+        #"{"count":\#(summary.count),"sum_seconds":\#(summary.sum.secondsDouble),"max_seconds":\#(summary.max.secondsDouble)}"#
+    }
+}

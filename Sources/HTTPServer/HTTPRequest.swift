@@ -1,0 +1,61 @@
+/// One complete HTTP request: method, path, query, headers and the whole body.
+public struct HTTPRequest: Sendable {
+    /// The request method.
+    public var method: HTTPMethod
+    /// The path as sent, percent-escapes intact (no query string).
+    public var rawPath: String
+    /// The path split on `/` and then percent-decoded, segment by segment (binary safe).
+    public var pathSegments: [[UInt8]]
+    /// Query pairs in order, percent-decoded (`+` is a space); a bare `?flag` has an empty value.
+    public var query: [(name: String, value: String)]
+    /// Header fields in order; names lower-cased.
+    public var headers: [(name: String, value: String)]
+    /// The body bytes.
+    public var body: [UInt8]
+    /// Values of the route's `{name}` segments, filled in by the `Router`.
+    public var parameters: [String: [UInt8]] = [:]
+
+    /// A request from its parts. `rawPath` is split and decoded here; nil if an escape is malformed.
+    public init?(
+        method: HTTPMethod,
+        rawPath: String,
+        rawQuery: [(name: String, value: String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = []
+    ) {
+        var segments: [[UInt8]] = []
+        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let decoded = PercentDecoding.decode(segment) else { return nil }
+            segments.append(decoded)
+        }
+        var decodedQuery: [(name: String, value: String)] = []
+        for (name, value) in rawQuery {
+            guard let n = PercentDecoding.decode(Substring(name), plusIsSpace: true),
+                let v = PercentDecoding.decode(Substring(value), plusIsSpace: true)
+            else { return nil }
+            decodedQuery.append((String(decoding: n, as: UTF8.self), String(decoding: v, as: UTF8.self)))
+        }
+        self.method = method
+        self.rawPath = rawPath
+        self.pathSegments = segments
+        self.query = decodedQuery
+        self.headers = headers.map { ($0.name.lowercased(), $0.value) }
+        self.body = body
+    }
+
+    /// The first header field named `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name == lowered }?.value
+    }
+
+    /// The first query value named `name`.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
+    }
+
+    /// The route parameter `name` as text (invalid UTF-8 replaced).
+    public func parameterString(_ name: String) -> String? {
+        parameters[name].map { String(decoding: $0, as: UTF8.self) }
+    }
+}

@@ -1,0 +1,164 @@
+import CMicroHTTPD
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// libmicrohttpd's daemon and its access-handler trampoline: the only file of the HTTP layer that
+/// touches C pointers. It turns libmicrohttpd's callbacks into `HTTPRequest`s for `handler` and
+/// queues the `HTTPResponse`s it returns.
+///
+/// Threading: callbacks run on libmicrohttpd's worker threads, many at once; `handler` must be
+/// thread-safe. Lifecycle: running from `init` until `stop()`; `stop()` is idempotent.
+final class MicroHTTPDaemon: Sendable {
+    /// `struct MHD_Daemon *` as an address, so the Mutex holds a Sendable value; nil once stopped.
+    private let daemon: Mutex<Int?>
+    private let core: DaemonCore
+    /// The port the daemon listens on.
+    let port: Int
+
+    init(configuration: HTTPServerConfiguration, handler: @escaping Router.Handler) throws(HTTPServerError) {
+        let core = DaemonCore(maxBodyBytes: configuration.maxBodyBytes, handler: handler)
+        let context = Unmanaged.passUnretained(core).toOpaque()
+        let started: OpaquePointer? = configuration.host.withCString { host in
+            var settings = gw_mhd_settings(
+                host: host,
+                port: UInt16(clamping: configuration.port),
+                thread_pool_size: UInt32(clamping: max(configuration.workerThreads, 1)),
+                connection_limit: UInt32(clamping: configuration.connectionLimit),
+                per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
+                connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
+                connection_memory_limit: 64 * 1024
+            )
+            return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context)
+        }
+        guard let started else {
+            throw HTTPServerError(
+                description: "cannot listen on \(configuration.host):\(configuration.port) "
+                    + "(address in use, not a numeric address, or not permitted)")
+        }
+        self.core = core
+        self.daemon = Mutex(Int(bitPattern: started))
+        self.port = Int(gw_mhd_bound_port(started))
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Requests being served now (from their first callback until they completed).
+    var requestsInFlight: Int {
+        core.inFlight.load(ordering: .relaxed)
+    }
+
+    /// Stops accepting new connections; open ones are still served.
+    func quiesce() {
+        daemon.withLock { daemon in
+            guard let daemon, let pointer = OpaquePointer(bitPattern: daemon) else { return }
+            let listener = MHD_quiesce_daemon(pointer)
+            if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
+        }
+    }
+
+    /// Stops the daemon: closes every connection and joins the worker threads.
+    func stop() {
+        let stopping = daemon.withLock { daemon in
+            defer { daemon = nil }
+            return daemon
+        }
+        if let stopping, let pointer = OpaquePointer(bitPattern: stopping) { MHD_stop_daemon(pointer) }
+    }
+}
+
+/// What the C callbacks reach through their context pointer.
+private final class DaemonCore: Sendable {
+    let maxBodyBytes: Int
+    let handler: Router.Handler
+    let inFlight = Atomic<Int>(0)
+
+    init(maxBodyBytes: Int, handler: @escaping Router.Handler) {
+        self.maxBodyBytes = maxBodyBytes
+        self.handler = handler
+    }
+}
+
+// MARK: C callbacks
+
+private let accessHandler: MHD_AccessHandlerCallback = {
+    context, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+    guard let context, let connection, let url, let method, let uploadDataSize, let requestContext else {
+        return MHD_Result.NO
+    }
+    let core = Unmanaged<DaemonCore>.fromOpaque(context).takeUnretainedValue()
+
+    guard let existing = requestContext.pointee else {
+        // First call: headers only.
+        let assembly = RequestAssembly(
+            method: HTTPMethod(String(cString: method)),
+            rawPath: String(cString: url),
+            headers: values(of: connection, kind: .HEADER_KIND),
+            maxBodyBytes: core.maxBodyBytes
+        )
+        core.inFlight.add(1, ordering: .relaxed)
+        requestContext.pointee = Unmanaged.passRetained(assembly).toOpaque()
+        if assembly.isTooLarge {
+            // Refuse before reading a body we would drop (no 100 Continue is sent).
+            assembly.hasResponded = true
+            if case .failure(let rejected) = assembly.finish(query: []) {
+                return queue(rejected.response, on: connection)
+            }
+        }
+        return MHD_Result.YES
+    }
+    let assembly = Unmanaged<RequestAssembly>.fromOpaque(existing).takeUnretainedValue()
+
+    if uploadDataSize.pointee > 0 {
+        if let uploadData {
+            assembly.append(UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee))
+        }
+        uploadDataSize.pointee = 0
+        return MHD_Result.YES
+    }
+    if assembly.hasResponded { return MHD_Result.YES }
+    assembly.hasResponded = true
+
+    let response: HTTPResponse
+    switch assembly.finish(query: values(of: connection, kind: .GET_ARGUMENT_KIND)) {
+    case .success(let request): response = core.handler(request)
+    case .failure(let rejected): response = rejected.response
+    }
+    return queue(response, on: connection)
+}
+
+private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, _ in
+    guard let context, let requestContext, let existing = requestContext.pointee else { return }
+    Unmanaged<RequestAssembly>.fromOpaque(existing).release()
+    requestContext.pointee = nil
+    Unmanaged<DaemonCore>.fromOpaque(context).takeUnretainedValue().inFlight.subtract(1, ordering: .relaxed)
+}
+
+private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
+    let created = response.body.withUnsafeBytes { bytes in
+        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+    }
+    guard let created else { return MHD_Result.NO }
+    defer { MHD_destroy_response(created) }
+    for (name, value) in response.headers {
+        _ = MHD_add_response_header(created, name, value)
+    }
+    return MHD_queue_response(connection, UInt32(response.status), created)
+}
+
+private func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
+    var collected: [(name: String, value: String)] = []
+    withUnsafeMutablePointer(to: &collected) { pointer in
+        _ = MHD_get_connection_values(connection, kind, { context, _, key, value in
+            guard let context, let key else { return MHD_Result.YES }
+            let list = context.assumingMemoryBound(to: [(name: String, value: String)].self)
+            list.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+            return MHD_Result.YES
+        }, pointer)
+    }
+    return collected
+}

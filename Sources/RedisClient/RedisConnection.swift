@@ -1,0 +1,223 @@
+import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One blocking connection to Redis over hiredis: connect timeout, socket read/write timeout,
+/// TCP keepalive, AUTH (optionally with an ACL user), SELECT and CLIENT SETNAME on connect.
+///
+/// After any error the connection is broken for good (hiredis' rule: a context that saw an error is
+/// never reused) and `isBroken` is true. Redis error replies are not errors: they are returned as
+/// `RedisValue.error` and leave the connection usable.
+///
+/// Threading: not thread-safe; one thread uses it at a time (the pool guarantees that).
+/// This file is the only one that touches `redisContext*`.
+public final class RedisConnection {
+    private let context: UnsafeMutablePointer<redisContext>
+    /// The options the connection was opened with.
+    public let options: RedisConnectionOptions
+    /// True after an I/O error, timeout or protocol error: the connection must not be used again.
+    public private(set) var isBroken = false
+    private var isClosed = false
+
+    private init(context: UnsafeMutablePointer<redisContext>, options: RedisConnectionOptions) {
+        self.context = context
+        self.options = options
+    }
+
+    deinit {
+        if !isClosed { redisFree(context) }
+    }
+
+    /// Opens a connection and prepares it (AUTH, SELECT, CLIENT SETNAME in one round trip).
+    /// `connectTimeout` overrides `options.connectTimeout` when shorter.
+    public static func connect(
+        options: RedisConnectionOptions,
+        connectTimeout: Duration? = nil
+    ) throws(RedisError) -> RedisConnection {
+        let timeout = min(connectTimeout ?? options.connectTimeout, options.connectTimeout)
+        guard let context = redisConnectWithTimeout(options.url.host, Int32(options.url.port), timeval(timeout)) else {
+            throw RedisError(.connectFailed, "cannot allocate a Redis context")
+        }
+        if context.pointee.err != 0 {
+            let message = errorString(context)
+            redisFree(context)
+            throw RedisError(.connectFailed, "cannot connect to \(options.url.poolName): \(message)")
+        }
+        redisSetTimeout(context, timeval(options.socketTimeout))
+        redisEnableKeepAlive(context)
+        let connection = RedisConnection(context: context, options: options)
+        try connection.prepare()
+        return connection
+    }
+
+    /// Sends one command and reads its reply.
+    public func send(_ command: RedisCommand) throws(RedisError) -> RedisValue {
+        try pipeline([command])[0]
+    }
+
+    /// Sends all `commands` in one write and reads their replies in order (one round trip).
+    /// Throws only for a connection failure; each command's Redis error is its own reply.
+    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
+        guard !isBroken, !isClosed else {
+            throw RedisError(.connectionBroken, "the connection is broken by an earlier error")
+        }
+        for command in commands {
+            try append(command)
+        }
+        var replies: [RedisValue] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            replies.append(try readReply())
+        }
+        return replies
+    }
+
+    /// Changes the read/write timeout for the following calls.
+    public func setSocketTimeout(_ timeout: Duration) {
+        guard !isBroken, !isClosed else { return }
+        if redisSetTimeout(context, Self.timeval(timeout)) != REDIS_OK { isBroken = true }
+    }
+
+    /// True when bytes were written but not flushed, or read but not handed out as replies:
+    /// a connection in that state would give its next user someone else's reply.
+    public var hasUnreadBytes: Bool {
+        !isClosed && (gw_redis_pending_output(context) > 0 || gw_redis_pending_input(context) > 0)
+    }
+
+    /// Closes the socket; later calls throw `.connectionBroken`.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        isBroken = true
+        redisFree(context)
+    }
+
+    // MARK: Private
+
+    private func prepare() throws(RedisError) {
+        var handshake: [RedisCommand] = []
+        if let password = options.url.password {
+            if let user = options.url.username {
+                handshake.append(RedisCommand("AUTH", user, password))
+            } else {
+                handshake.append(RedisCommand("AUTH", password))
+            }
+        }
+        if options.url.database != 0 {
+            handshake.append(RedisCommand("SELECT", String(options.url.database)))
+        }
+        if let name = options.clientName {
+            handshake.append(RedisCommand("CLIENT", "SETNAME", name))
+        }
+        guard !handshake.isEmpty else { return }
+        do throws(RedisError) {
+            for (command, reply) in zip(handshake, try pipeline(handshake)) {
+                if let message = reply.errorMessage {
+                    throw RedisError(.handshakeFailed, "\(command.name) refused: \(message)")
+                }
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func append(_ command: RedisCommand) throws(RedisError) {
+        var flat: [UInt8] = []
+        flat.reserveCapacity(command.arguments.reduce(0) { $0 + $1.count } + 1)
+        var lengths: [Int] = []
+        lengths.reserveCapacity(command.arguments.count)
+        for argument in command.arguments {
+            flat.append(contentsOf: argument)
+            lengths.append(argument.count)
+        }
+        flat.append(0)  // never empty, so the base address is never nil
+        let status = flat.withUnsafeBufferPointer { bytes in
+            let base = UnsafeRawPointer(bytes.baseAddress!)
+            var offset = 0
+            var argv: [UnsafePointer<CChar>?] = []
+            argv.reserveCapacity(lengths.count)
+            for length in lengths {
+                argv.append((base + offset).assumingMemoryBound(to: CChar.self))
+                offset += length
+            }
+            return argv.withUnsafeMutableBufferPointer { argvBuffer in
+                lengths.withUnsafeBufferPointer { lengthBuffer in
+                    redisAppendCommandArgv(
+                        context, Int32(lengths.count), argvBuffer.baseAddress, lengthBuffer.baseAddress)
+                }
+            }
+        }
+        if status != REDIS_OK { throw failure() }
+    }
+
+    private func readReply() throws(RedisError) -> RedisValue {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK else { throw failure() }
+        guard let raw else {
+            isBroken = true
+            throw RedisError(.protocolError, "no reply")
+        }
+        defer { freeReplyObject(raw) }
+        return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Marks the connection broken and describes hiredis' error.
+    private func failure() -> RedisError {
+        let savedErrno = errno
+        isBroken = true
+        let message = Self.errorString(context)
+        switch context.pointee.err {
+        case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || savedErrno == ETIMEDOUT:
+            return RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)")
+        case REDIS_ERR_PROTOCOL:
+            return RedisError(.protocolError, "protocol error: \(message)")
+        case REDIS_ERR_EOF:
+            return RedisError(.io, "Redis closed the connection: \(message)")
+        default:
+            return RedisError(.io, "I/O error: \(message)")
+        }
+    }
+
+    private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func value(of reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        let r = reply.pointee
+        switch r.type {
+        case REDIS_REPLY_STRING:
+            return .bulk(bytes(r.str, r.len))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: bytes(r.str, r.len), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: bytes(r.str, r.len), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int64(r.integer))
+        case REDIS_REPLY_ARRAY:
+            guard let elements = r.element else { return .array([]) }
+            return .array((0..<r.elements).map { index in
+                elements[index].map(value(of:)) ?? .null
+            })
+        default:
+            return .null
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
+        guard let pointer, length > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    private static func timeval(_ duration: Duration) -> timeval {
+        let (seconds, attoseconds) = duration.components
+        let micros = seconds.multipliedReportingOverflow(by: 1_000_000)
+        let total = micros.overflow ? Int64.max : micros.partialValue &+ attoseconds / 1_000_000_000_000
+        return gw_timeval_from_microseconds(max(total, 1))
+    }
+}

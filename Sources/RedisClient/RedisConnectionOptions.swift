@@ -1,0 +1,14 @@
+/// How to open and run one Redis connection.
+public struct RedisConnectionOptions: Sendable, Equatable {
+    /// Where Redis is, and the credentials and database.
+    public var url = RedisURL()
+    /// Upper bound for the TCP connect (the pool may pass a shorter one).
+    public var connectTimeout: Duration = .seconds(1)
+    /// Upper bound for each socket read and write.
+    public var socketTimeout: Duration = .seconds(1)
+    /// Name set with CLIENT SETNAME (visible in CLIENT LIST); nil to skip.
+    public var clientName: String? = "redis-gateway"
+
+    /// Defaults: redis://127.0.0.1:6379/0, 1 s connect and socket timeouts.
+    public init() {}
+}

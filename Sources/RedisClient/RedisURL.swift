@@ -1,0 +1,123 @@
+/// Where Redis is and how to log in: `redis://[[user]:password@]host[:port][/db]`.
+public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
+    /// Host name or address (IPv6 without brackets).
+    public var host: String = "127.0.0.1"
+    /// TCP port.
+    public var port: Int = 6379
+    /// ACL user name; nil for the default user.
+    public var username: String?
+    /// Password; nil for no AUTH.
+    public var password: String?
+    /// Database number for SELECT.
+    public var database: Int = 0
+
+    /// `redis://127.0.0.1:6379/0`.
+    public init() {}
+
+    /// Parses `text`; throws a message naming what is wrong.
+    public init(parsing text: String) throws(RedisURLError) {
+        guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else {
+            throw RedisURLError("missing scheme in '\(text)' (expected redis://host:port/db)")
+        }
+        let scheme = text[..<colon].lowercased()
+        guard scheme == "redis" else {
+            throw RedisURLError("unsupported scheme '\(scheme)' (only redis:// is supported)")
+        }
+        var rest = text[text.index(colon, offsetBy: 3)...]
+        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
+        var authority = rest
+        var path: Substring = ""
+        if let slash = rest.firstIndex(of: "/") {
+            authority = rest[..<slash]
+            path = rest[rest.index(after: slash)...]
+        }
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+            if let colon = userInfo.firstIndex(of: ":") {
+                let user = try Self.decode(userInfo[..<colon])
+                username = user.isEmpty ? nil : user
+                password = try Self.decode(userInfo[userInfo.index(after: colon)...])
+            } else if !userInfo.isEmpty {
+                // redis://secret@host is how redis-py and others spell a password without a user.
+                password = try Self.decode(userInfo)
+            }
+        }
+        var hostPart = authority
+        var portPart: Substring?
+        if hostPart.hasPrefix("[") {
+            guard let close = hostPart.firstIndex(of: "]") else { throw RedisURLError("unclosed [ in host") }
+            let afterClose = hostPart.index(after: close)
+            if afterClose < hostPart.endIndex {
+                guard hostPart[afterClose] == ":" else { throw RedisURLError("unexpected text after ]") }
+                portPart = hostPart[hostPart.index(after: afterClose)...]
+            }
+            hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
+        } else if let colon = hostPart.lastIndex(of: ":") {
+            portPart = hostPart[hostPart.index(after: colon)...]
+            hostPart = hostPart[..<colon]
+        }
+        if !hostPart.isEmpty { host = String(hostPart) }
+        if let portPart {
+            guard let value = Int(portPart), (1...65535).contains(value) else {
+                throw RedisURLError("invalid port '\(portPart)'")
+            }
+            port = value
+        }
+        if !path.isEmpty {
+            guard let db = Int(path), db >= 0 else { throw RedisURLError("invalid database '\(path)'") }
+            database = db
+        }
+    }
+
+    /// The URL with the password masked, safe to log.
+    public var description: String {
+        var auth = ""
+        if username != nil || password != nil {
+            auth = (username ?? "") + (password != nil ? ":****" : "") + "@"
+        }
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return "redis://\(auth)\(shownHost):\(port)/\(database)"
+    }
+
+    /// `host:port/db`, the pool name used in metrics labels.
+    public var poolName: String {
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        return "\(shownHost):\(port)/\(database)"
+    }
+
+    private static func decode(_ text: Substring) throws(RedisURLError) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                throw RedisURLError("bad percent-escape in credentials")
+            }
+            bytes.append(high << 4 | low)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+/// A `REDIS_URL` that cannot be parsed.
+public struct RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the URL.
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

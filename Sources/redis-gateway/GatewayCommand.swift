@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import GatewayService
+import HTTPServer
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `redis-gateway`: reads flags (falling back to environment variables), starts the gateway, and
+/// on SIGINT/SIGTERM drains and stops.
+@main
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redis-gateway",
+        abstract: "Redis behind plain HTTP, through one shared, bounded connection pool.",
+        discussion: "Every option falls back to the environment variable named in its help, then to its default."
+    )
+
+    @Option(help: "Redis URL redis://[user:password@]host:port/db (env REDIS_URL; default redis://127.0.0.1:6379/0)")
+    var redisURL: String?
+    @Option(help: "Address to listen on (env GATEWAY_HOST; default 127.0.0.1)")
+    var host: String?
+    @Option(help: "Port to listen on, 0 for any (env GATEWAY_PORT; default 8080)")
+    var port: String?
+    @Option(help: "HTTP worker threads (env GATEWAY_THREADS; default 8)")
+    var threads: String?
+    @Option(help: "Most client connections at once (env GATEWAY_CONNECTION_LIMIT; default 1024)")
+    var connectionLimit: String?
+    @Option(help: "Most Redis connections, ever (env GATEWAY_MAX_CONNECTIONS; default 16)")
+    var maxConnections: String?
+    @Option(help: "Deadline for a whole borrow, ms (env GATEWAY_WAIT_TIMEOUT_MS; default 2000)")
+    var waitTimeoutMs: String?
+    @Option(help: "Redis connect timeout, ms (env GATEWAY_CONNECT_TIMEOUT_MS; default 1000)")
+    var connectTimeoutMs: String?
+    @Option(help: "Redis read/write timeout, ms (env GATEWAY_SOCKET_TIMEOUT_MS; default 1000)")
+    var socketTimeoutMs: String?
+    @Option(help: "PING idle connections older than this, ms (env GATEWAY_HEALTH_CHECK_INTERVAL_MS; default 30000)")
+    var healthCheckIntervalMs: String?
+    @Option(help: "Largest request body, bytes (env GATEWAY_MAX_BODY_BYTES; default 10485760)")
+    var maxBodyBytes: String?
+    @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 8192)")
+    var maxKeyBytes: String?
+    @Option(help: "CLIENT SETNAME for pooled connections, empty for none (env GATEWAY_CLIENT_NAME; default redis-gateway)")
+    var clientName: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env GATEWAY_LOG_LEVEL; default info)")
+    var logLevel: String?
+
+    func run() throws {
+        var environment = ProcessInfo.processInfo.environment
+        let flags: [(GatewayConfiguration.Key, String?)] = [
+            (.redisURL, redisURL), (.host, host), (.port, port), (.threads, threads),
+            (.connectionLimit, connectionLimit), (.maxConnections, maxConnections),
+            (.waitTimeoutMilliseconds, waitTimeoutMs), (.connectTimeoutMilliseconds, connectTimeoutMs),
+            (.socketTimeoutMilliseconds, socketTimeoutMs), (.healthCheckIntervalMilliseconds, healthCheckIntervalMs),
+            (.maxBodyBytes, maxBodyBytes), (.maxKeyBytes, maxKeyBytes), (.clientName, clientName),
+        ]
+        for case (let key, let value?) in flags { environment[key.rawValue] = value }
+
+        let levelText = logLevel ?? environment["GATEWAY_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue))")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "redis-gateway")
+
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try GatewayConfiguration(environment: environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
+
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])  // before any thread starts
+        let gateway = try Gateway(configuration: configuration, logger: logger)
+        for line in configuration.summary { logger.info("\(line)") }
+        logger.info("listening", metadata: ["address": "\(configuration.http.host):\(gateway.port)"])
+        let received = signals.wait()
+        logger.info("received signal \(received), shutting down")
+        gateway.shutdown()
+    }
+}
