@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "ConnectionPoolTests",
-            dependencies: ["ConnectionPool"],
+            dependencies: ["ConnectionPool", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

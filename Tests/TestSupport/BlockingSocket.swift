@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain blocking TCP client socket to 127.0.0.1, for tests that must speak to real servers
+/// over real sockets (HTTP requests, raw RESP probes).
+public final class BlockingSocket {
+    private let descriptor: Int32
+
+    /// Connects to 127.0.0.1:`port`; nil if the connection is refused or times out.
+    public init?(port: Int, timeoutSeconds: Int = 10) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        descriptor = fd
+    }
+
+    deinit {
+        Glibc.close(descriptor)
+    }
+
+    /// Writes all of `bytes`; false on error.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return false }
+            offset += written
+        }
+        return true
+    }
+
+    /// Reads what is available (blocking for at least one byte); empty at end of stream or error.
+    public func read(max: Int = 65536) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        let count = buffer.withUnsafeMutableBytes { Glibc.recv(descriptor, $0.baseAddress, max, 0) }
+        return count > 0 ? Array(buffer[..<count]) : []
+    }
+
+    /// Reads until the peer closes the connection.
+    public func readToEnd() -> [UInt8] {
+        var all: [UInt8] = []
+        while true {
+            let chunk = read()
+            if chunk.isEmpty { return all }
+            all += chunk
+        }
+    }
+
+    /// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { Glibc.close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

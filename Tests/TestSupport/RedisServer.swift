@@ -1,0 +1,120 @@
+import Foundation
+
+/// A real `redis-server` on a free loopback port, started for tests and stopped by PID (the way
+/// hiredis' test.sh does it: non-default port, no persistence, wait for PING).
+///
+/// A missing `redis-server` is a failure, never a silent skip.
+public final class RedisServer: @unchecked Sendable {
+    /// The port it listens on (kept across restarts).
+    public let port: Int
+    private let directory: URL
+    private let lock = NSLock()
+    private var process: Process?
+
+    /// One server shared by every test of this process that needs no special server state; it is
+    /// stopped when the process exits.
+    public static let shared: RedisServer = {
+        let server = RedisServer()
+        atexit { RedisServer.shared.stop() }
+        return server
+    }()
+
+    /// Starts a new server on a free port and waits until it answers PING.
+    public init(extraArguments: [String] = []) {
+        port = BlockingSocket.freePort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.extraArguments = extraArguments
+        start()
+    }
+
+    private let extraArguments: [String]
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    public var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    /// Starts the server (again) on the same port and waits for PING.
+    public func start() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard process == nil else { return }
+        let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            fatalError("redis-server is not installed: run `apt-get install -y redis-server` (tests never skip it)")
+        }
+        let started = Process()
+        started.executableURL = URL(fileURLWithPath: binary)
+        started.arguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+            "--enable-debug-command", "local",
+        ] + extraArguments
+        started.standardOutput = FileHandle.nullDevice
+        do {
+            try started.run()
+        } catch {
+            fatalError("cannot start redis-server: \(error)")
+        }
+        process = started
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if command(["PING"]) == "+PONG" { return }
+            usleep(10_000)
+        }
+        fatalError("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    /// Stops the server by PID (SIGTERM) and waits for it to exit.
+    public func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let running = process else { return }
+        process = nil
+        if running.isRunning {
+            kill(running.processIdentifier, SIGTERM)
+            running.waitUntilExit()
+        }
+    }
+
+    /// Stops and starts the server on the same port: every existing connection is cut.
+    public func restart() {
+        stop()
+        start()
+    }
+
+    /// Sends one command on a fresh connection and returns the reply as raw text: the first line
+    /// for status, error and integer replies (`+PONG`, `-ERR ...`, `:3`), the payload for a bulk
+    /// reply, nil for a null bulk or no connection.
+    @discardableResult
+    public func command(_ arguments: [String]) -> String? {
+        guard let socket = BlockingSocket(port: port, timeoutSeconds: 10) else { return nil }
+        var request = "*\(arguments.count)\r\n"
+        for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+        guard socket.write(Array(request.utf8)) else { return nil }
+        var received: [UInt8] = []
+        while true {
+            let chunk = socket.read()
+            if chunk.isEmpty { return nil }
+            received += chunk
+            guard let lineEnd = received.firstRange(of: Array("\r\n".utf8)) else { continue }
+            let line = String(decoding: received[..<lineEnd.lowerBound], as: UTF8.self)
+            guard line.hasPrefix("$") else { return line }
+            guard let length = Int(line.dropFirst()), length >= 0 else { return nil }
+            let start = lineEnd.upperBound
+            if received.count >= start + length + 2 {
+                return String(decoding: received[start..<(start + length)], as: UTF8.self)
+            }
+        }
+    }
+
+    /// Connections whose CLIENT SETNAME is `name`, per CLIENT LIST.
+    public func clientCount(named name: String) -> Int {
+        guard let list = command(["CLIENT", "LIST"]) else { return -1 }
+        return list.split(separator: "\n").filter { $0.contains(" name=\(name) ") }.count
+    }
+}
