@@ -69,14 +69,15 @@ public final class RedisServer: @unchecked Sendable {
         fatalError("redis-server on port \(port) did not answer PING within 10 s")
     }
 
-    /// Stops the server by PID (SIGTERM) and waits for it to exit.
+    /// Stops the server by PID and waits for it to exit. SIGKILL, because the test runner's threads
+    /// block SIGTERM and children inherit that mask; the server keeps no data worth saving.
     public func stop() {
         lock.lock()
         defer { lock.unlock() }
         guard let running = process else { return }
         process = nil
         if running.isRunning {
-            kill(running.processIdentifier, SIGTERM)
+            kill(running.processIdentifier, SIGKILL)
             running.waitUntilExit()
         }
     }

@@ -1,0 +1,40 @@
+import RedisClient
+import Testing
+
+@Suite struct RedisURLTests {
+    @Test func parsesEveryPart() throws {
+        let url = try RedisURL(parsing: "redis://app:s%40cret@cache.internal:6380/3")
+        #expect(url.host == "cache.internal" && url.port == 6380 && url.database == 3)
+        #expect(url.username == "app" && url.password == "s@cret")
+    }
+
+    @Test func fillsInDefaults() throws {
+        let url = try RedisURL(parsing: "redis://localhost")
+        #expect(url.host == "localhost" && url.port == 6379 && url.database == 0)
+        #expect(url.username == nil && url.password == nil)
+    }
+
+    @Test func aLoneUserInfoIsThePassword() throws {
+        let url = try RedisURL(parsing: "redis://secret@h:1/0")
+        #expect(url.username == nil && url.password == "secret")
+        let empty = try RedisURL(parsing: "redis://:pw@h")
+        #expect(empty.username == nil && empty.password == "pw")
+    }
+
+    @Test func acceptsBracketedIPv6() throws {
+        let url = try RedisURL(parsing: "redis://[::1]:7000/1")
+        #expect(url.host == "::1" && url.port == 7000 && url.database == 1)
+        #expect(url.poolName == "[::1]:7000/1")
+    }
+
+    @Test(arguments: ["http://h", "h:6379", "redis://h:0", "redis://h:99999", "redis://h:x", "redis://h/-1", "redis://h/a", "rediss://h"])
+    func rejectsMalformedURLs(_ text: String) {
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: text) }
+    }
+
+    @Test func masksThePasswordWhenPrinted() throws {
+        let url = try RedisURL(parsing: "redis://u:topsecret@h:1/2")
+        #expect(url.description == "redis://u:****@h:1/2")
+        #expect(!url.description.contains("topsecret"))
+    }
+}
