@@ -1,0 +1,97 @@
+import Dispatch
+import HTTPServer
+import Synchronization
+import Testing
+import TestSupport
+
+/// The libmicrohttpd wrapper over real sockets.
+@Suite struct HTTPServerTests {
+    /// A server whose handler describes the request it received.
+    func echoServer(maxBody: Int = 1 << 20) throws -> HTTPServer {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 2
+        configuration.maxBodyBytes = maxBody
+        return try HTTPServer(configuration: configuration) { request in
+            let query = request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+            let segments = request.pathSegments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "|")
+            let checksum = request.body.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }
+            let text = "\(request.method) \(segments) \(query) \(request.body.count) \(checksum) \(request.header("x-test") ?? "-")"
+            return HTTPResponse(status: 200, headers: [("X-Echo", "yes")], body: Array(text.utf8))
+        }
+    }
+
+    @Test func bindsAFreePortAndServesOverASocket() throws {
+        let server = try echoServer()
+        #expect(server.port > 0)
+        let response = try #require(HTTPTestClient(port: server.port).request("GET", "/a%2Fb/c?x=1&y=two+words&flag", headers: [("X-Test", "h")]))
+        #expect(response.status == 200)
+        #expect(response.headers["x-echo"] == "yes")
+        #expect(response.text == "GET a/b|c x=1&y=two words&flag= 0 0 h")
+    }
+
+    @Test func gathersALargeBodyAcrossUploadCallbacks() throws {
+        let server = try echoServer()
+        let body = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let checksum = body.reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }
+        let response = try #require(HTTPTestClient(port: server.port).request("PUT", "/upload", body: body))
+        #expect(response.text == "PUT upload  700000 \(checksum) -")
+    }
+
+    @Test func aBodyOverTheLimitIs413WithAJSONError() throws {
+        let server = try echoServer(maxBody: 1000)
+        let response = try #require(HTTPTestClient(port: server.port).request("PUT", "/upload", body: [UInt8](repeating: 1, count: 1001)))
+        #expect(response.status == 413)
+        #expect(response.text.hasPrefix(#"{"error":"#))
+        let exact = try #require(HTTPTestClient(port: server.port).request("PUT", "/upload", body: [UInt8](repeating: 1, count: 1000)))
+        #expect(exact.status == 200)
+    }
+
+    @Test func aMalformedEscapeIs400() throws {
+        let server = try echoServer()
+        let response = try #require(HTTPTestClient(port: server.port).request("GET", "/bad%zz"))
+        #expect(response.status == 400)
+    }
+
+    @Test func headGetsHeadersWithoutABody() throws {
+        let server = try echoServer()
+        let response = try #require(HTTPTestClient(port: server.port).request("HEAD", "/x"))
+        #expect(response.status == 200 && response.body.isEmpty)
+    }
+
+    @Test func aTakenPortIsAStartError() throws {
+        let server = try echoServer()
+        var configuration = HTTPServerConfiguration()
+        configuration.port = server.port
+        #expect(throws: HTTPServerError.self) { try HTTPServer(configuration: configuration) { _ in HTTPResponse(status: 200) } }
+    }
+
+    @Test func shutdownFinishesRequestsInFlightThenStopsListening() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 2
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let server = try HTTPServer(configuration: configuration) { _ in
+            entered.signal()
+            release.wait()
+            return .json(200, #"{"done":true}"#)
+        }
+        let port = server.port
+        let result = Mutex<TestResponse?>(nil)
+        let client = TestThread { result.withLock { $0 = HTTPTestClient(port: port).request("GET", "/slow") } }
+        client.start()
+        entered.wait()
+        let stopper = TestThread { server.shutdown(grace: .seconds(5)) }
+        stopper.start()
+        // Let the request finish only once the server has stopped accepting new connections.
+        var refused = false
+        for _ in 0..<5000 where !refused { refused = BlockingSocket(port: port) == nil }
+        #expect(refused, "quiesced: new connections are refused while the request is in flight")
+        release.signal()
+        stopper.join()
+        client.join()
+        #expect(result.withLock { $0?.status } == 200, "the request in flight was answered")
+        #expect(HTTPTestClient(port: port).request("GET", "/after") == nil, "no longer listening")
+    }
+}
