@@ -7,6 +7,13 @@ public struct TestResponse: Sendable {
     /// Body bytes.
     public var body: [UInt8]
 
+    /// A response from its parts.
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     /// The body as text.
     public var text: String { String(decoding: body, as: UTF8.self) }
 }

@@ -1,0 +1,135 @@
+import Foundation
+import ConnectionPool
+import GatewayService
+import HTTPServer
+import RedisClient
+import Testing
+import TestSupport
+
+/// The /cache endpoints end to end: HTTP over a socket → gateway → real Redis.
+@Suite struct CacheHandlersTests {
+    let harness: GatewayHarness
+    let redis = RedisServer.shared
+
+    init() throws {
+        harness = try GatewayHarness()
+    }
+
+    func json(_ response: TestResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+    }
+
+    @Test func putThenGetThenReplaceThenDelete() {
+        let key = uniqueKey("crud")
+        let path = "/cache/\(encoded(key))"
+        let created = harness.request("PUT", path, text: "hello")
+        #expect(created.status == 201)
+        #expect(json(created)["created"] as? Bool == true)
+        let read = harness.request("GET", path)
+        #expect(read.status == 200)
+        #expect(json(read)["value"] as? String == "hello")
+        #expect(json(read)["key"] as? String == key)
+        #expect(json(read)["ttl"] as? Int == -1)
+        #expect(harness.request("PUT", path, text: "again").status == 200)
+        #expect(redis.command(["GET", key]) == "again")
+        #expect(harness.request("DELETE", path).status == 204)
+        #expect(harness.request("DELETE", path).status == 404)
+        let missing = harness.request("GET", path)
+        #expect(missing.status == 404)
+        #expect(json(missing)["error"] as? String == "key not found")
+    }
+
+    @Test func binaryValuesRoundTripAsOctetStream() {
+        let key = uniqueKey("bin")
+        let value: [UInt8] = [0, 255, 13, 10, 0x80, 0x81, 42]
+        #expect(harness.request("PUT", "/cache/\(encoded(key))", body: value).status == 201)
+        let raw = harness.request("GET", "/cache/\(encoded(key))", headers: [("Accept", "application/octet-stream")])
+        #expect(raw.body == value)
+        #expect(raw.headers["content-type"] == "application/octet-stream")
+        let asJSON = json(harness.request("GET", "/cache/\(encoded(key))"))
+        #expect(asJSON["encoding"] as? String == "base64")
+        #expect((asJSON["value"] as? String).flatMap { Data(base64Encoded: $0) } == Data(value))
+    }
+
+    @Test func keysArePercentDecodedSegments() {
+        let key = uniqueKey("a/b c?é")
+        #expect(harness.request("PUT", "/cache/\(encoded(key))", text: "v").status == 201)
+        #expect(redis.command(["GET", key]) == "v")
+    }
+
+    @Test func ttlExpireAndPersist() {
+        let key = uniqueKey("ttl")
+        let path = "/cache/\(encoded(key))"
+        #expect(harness.request("PUT", path + "?ttl=100", text: "v").status == 201)
+        let ttl = json(harness.request("GET", path + "/ttl"))["ttl"] as? Int ?? 0
+        #expect((95...100).contains(ttl))
+        #expect(harness.request("POST", path + "/expire", text: #"{"seconds": 500}"#).status == 200)
+        #expect(Int(redis.command(["TTL", key])?.dropFirst() ?? "") ?? 0 > 400, "the expiry is set in Redis")
+        #expect((json(harness.request("GET", path + "/ttl"))["ttl"] as? Int ?? 0) > 400)
+        #expect(harness.request("DELETE", path + "/expire").status == 200)
+        #expect(json(harness.request("GET", path + "/ttl"))["ttl"] as? Int == -1)
+        let absent = "/cache/\(encoded(uniqueKey("absent")))"
+        #expect(harness.request("GET", absent + "/ttl").status == 404)
+        #expect(harness.request("POST", absent + "/expire", text: #"{"seconds": 5}"#).status == 404)
+        #expect(harness.request("DELETE", absent + "/expire").status == 404)
+    }
+
+    @Test func nxRefusesToReplaceAnExistingKey() {
+        let path = "/cache/\(encoded(uniqueKey("nx")))"
+        #expect(harness.request("PUT", path + "?nx=1", text: "first").status == 201)
+        let conflict = harness.request("PUT", path + "?nx=1", text: "second")
+        #expect(conflict.status == 409)
+        #expect(json(conflict)["error"] != nil)
+        #expect(json(harness.request("GET", path))["value"] as? String == "first")
+    }
+
+    @Test func aRedisErrorReplyIs409WithRedisMessage() {
+        let key = uniqueKey("list")
+        redis.command(["LPUSH", key, "x"])
+        let response = harness.request("GET", "/cache/\(encoded(key))")
+        #expect(response.status == 409)
+        #expect((json(response)["error"] as? String)?.hasPrefix("WRONGTYPE") == true)
+    }
+
+    @Test(arguments: [
+        ("PUT", "?ttl=0", ""), ("PUT", "?ttl=-5", ""), ("PUT", "?ttl=abc", ""), ("PUT", "?nx=maybe", ""),
+        ("POST", "/expire", "not json"), ("POST", "/expire", #"{"seconds": "5"}"#), ("POST", "/expire", #"{"seconds": 0}"#),
+        ("POST", "/expire", #"{"secs": 5}"#),
+    ])
+    func malformedInputIs400WithAJSONError(_ method: String, _ suffix: String, _ body: String) {
+        let key = uniqueKey("bad")
+        redis.command(["SET", key, "keep"])
+        let response = harness.request(method, "/cache/\(encoded(key))\(suffix)", text: body)
+        #expect(response.status == 400)
+        #expect(json(response)["error"] is String)
+        #expect(redis.command(["GET", key]) == "keep", "bad input loses nothing")
+    }
+
+    @Test func keyBoundsAreEnforced() throws {
+        let bounded = try GatewayHarness { $0.maxKeyBytes = 10 }
+        #expect(bounded.request("GET", "/cache/").status == 400)
+        #expect(bounded.request("PUT", "/cache/\(String(repeating: "k", count: 11))", text: "v").status == 400)
+        #expect(bounded.request("GET", "/cache/\(String(repeating: "k", count: 10))").status == 404)
+    }
+
+    @Test func aBodyOverTheBoundIs413() throws {
+        let bounded = try GatewayHarness { $0.http.maxBodyBytes = 100 }
+        let key = uniqueKey("big")
+        let response = bounded.request("PUT", "/cache/\(encoded(key))", body: [UInt8](repeating: 65, count: 101))
+        #expect(response.status == 413)
+        #expect(redis.command(["EXISTS", key]) == ":0")
+    }
+
+    @Test func unknownPathsAndMethodsAreRefused() {
+        #expect(harness.request("GET", "/nope").status == 404)
+        let wrong = harness.request("PATCH", "/cache/x")
+        #expect(wrong.status == 405)
+        #expect(wrong.headers["allow"]?.contains("PUT") == true)
+    }
+
+    @Test func everyResponseCarriesARequestID() {
+        let response = harness.request("GET", "/healthz", headers: [("X-Request-Id", "abc-123")])
+        #expect(response.headers["x-request-id"] == "abc-123")
+        #expect(harness.request("GET", "/healthz").headers["x-request-id"]?.isEmpty == false)
+    }
+}
