@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A value guarded by a pthread mutex, with condition variables whose timed waits run on the
@@ -19,7 +19,7 @@ public final class ConditionLock<Value>: @unchecked Sendable {
             var attributes = pthread_condattr_t()
             pthread_condattr_init(&attributes)
             #if os(Linux)
-            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+                pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
             #endif
             pthread_cond_init(cond, &attributes)
             pthread_condattr_destroy(&attributes)

@@ -2,9 +2,9 @@ import HTTPServer
 import RedisClient
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The `/cache/{key}` resource family: get, set, delete, expire, persist, ttl.
@@ -79,7 +79,8 @@ struct CacheHandlers: Sendable {
             if let message = results[1].errorMessage { throw .redisReply(message) }
             created = results[0].integer == 0
         }
-        let body = #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
+        let body =
+            #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
             + #","created":\#(created)}"#
         return .json(created ? 201 : 200, body)
     }

@@ -1,6 +1,6 @@
+import ConnectionPool
 public import HTTPServer
 import RedisClient
-import ConnectionPool
 
 extension GatewayError {
     /// The HTTP response for this error: a status and `{"error": "..."}`. Nothing a client or Redis

@@ -1,6 +1,6 @@
+import ConnectionPool
 import HTTPServer
 import RedisClient
-import ConnectionPool
 
 /// `/pool/stats` (JSON, or Prometheus text when asked) and `/metrics` (Prometheus text).
 struct PoolHandlers: Sendable {

@@ -43,33 +43,50 @@ public final class PoolMetrics: ConnectionPoolObserver {
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
         ]
         waitTime = registry.makeDurationHistogram(
-            descriptor: .init(metricName: "db_client_connection_wait_time", unitName: "seconds", helpText: "Time to obtain a connection from the pool (timeouts included)"), labels: pool, buckets: buckets)
+            descriptor: .init(
+                metricName: "db_client_connection_wait_time", unitName: "seconds",
+                helpText: "Time to obtain a connection from the pool (timeouts included)"), labels: pool, buckets: buckets)
         useTime = registry.makeDurationHistogram(
-            descriptor: .init(metricName: "db_client_connection_use_time", unitName: "seconds", helpText: "Time between borrowing a connection and returning it"), labels: pool, buckets: buckets)
+            descriptor: .init(
+                metricName: "db_client_connection_use_time", unitName: "seconds",
+                helpText: "Time between borrowing a connection and returning it"), labels: pool, buckets: buckets)
         createTime = registry.makeDurationHistogram(
-            descriptor: .init(metricName: "db_client_connection_create_time", unitName: "seconds", helpText: "Time to open a new connection (connect and handshake)"), labels: pool, buckets: buckets)
+            descriptor: .init(
+                metricName: "db_client_connection_create_time", unitName: "seconds",
+                helpText: "Time to open a new connection (connect and handshake)"), labels: pool, buckets: buckets)
         timeouts = registry.makeCounter(
-            descriptor: .init(metricName: "db_client_connection_timeouts", unitName: "total", helpText: "Borrows that timed out waiting for a connection"), labels: pool)
+            descriptor: .init(
+                metricName: "db_client_connection_timeouts", unitName: "total", helpText: "Borrows that timed out waiting for a connection"),
+            labels: pool)
         created = registry.makeCounter(
             descriptor: .init(metricName: "db_client_connection_created", unitName: "total", helpText: "Connections opened"), labels: pool)
         connectFailures = registry.makeCounter(
-            descriptor: .init(metricName: "db_client_connection_connect_failures", unitName: "total", helpText: "Attempts to open a connection that failed"), labels: pool)
+            descriptor: .init(
+                metricName: "db_client_connection_connect_failures", unitName: "total",
+                helpText: "Attempts to open a connection that failed"), labels: pool)
         var closed: [ConnectionCloseReason: Counter] = [:]
         for reason in ConnectionCloseReason.allCases {
             closed[reason] = registry.makeCounter(
-            descriptor: .init(metricName: "db_client_connection_closed", unitName: "total", helpText: "Connections closed, by reason"), labels: pool + [("reason", reason.rawValue)])
+                descriptor: .init(metricName: "db_client_connection_closed", unitName: "total", helpText: "Connections closed, by reason"),
+                labels: pool + [("reason", reason.rawValue)])
         }
         self.closed = closed
         idleGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"), labels: [("db_client_connection_state", "idle")] + pool)
+            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
+            labels: [("db_client_connection_state", "idle")] + pool)
         usedGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"), labels: [("db_client_connection_state", "used")] + pool)
+            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
+            labels: [("db_client_connection_state", "used")] + pool)
         maxGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_max", unitName: "", helpText: "Most connections the pool may open"), labels: pool)
+            descriptor: .init(metricName: "db_client_connection_max", unitName: "", helpText: "Most connections the pool may open"),
+            labels: pool)
         idleMinGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_idle_min", unitName: "", helpText: "Idle connections the pool keeps open"), labels: pool)
+            descriptor: .init(metricName: "db_client_connection_idle_min", unitName: "", helpText: "Idle connections the pool keeps open"),
+            labels: pool)
         pendingGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_pending_requests", unitName: "", helpText: "Borrowers waiting for a connection now"), labels: pool)
+            descriptor: .init(
+                metricName: "db_client_connection_pending_requests", unitName: "", helpText: "Borrowers waiting for a connection now"),
+            labels: pool)
     }
 
     public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {

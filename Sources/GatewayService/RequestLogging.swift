@@ -15,7 +15,8 @@ struct RequestLogging: Sendable {
 
     /// Answers `request` with `respond`, adding the request id and a debug log line.
     func handle(_ request: HTTPRequest, with respond: (HTTPRequest) -> HTTPResponse) -> HTTPResponse {
-        let id = request.header("x-request-id").flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
+        let id =
+            request.header("x-request-id").flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
             ?? "\(prefix)-\(counter.next())"
         let clock = ContinuousClock()
         let start = clock.now

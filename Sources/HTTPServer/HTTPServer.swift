@@ -36,9 +36,9 @@ public final class HTTPServer: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
-private func usleepMilliseconds(_ milliseconds: UInt32) { usleep(milliseconds * 1000) }
+    import Glibc
+    private func usleepMilliseconds(_ milliseconds: UInt32) { usleep(milliseconds * 1000) }
 #elseif canImport(Darwin)
-import Darwin
-private func usleepMilliseconds(_ milliseconds: UInt32) { usleep(milliseconds * 1000) }
+    import Darwin
+    private func usleepMilliseconds(_ milliseconds: UInt32) { usleep(milliseconds * 1000) }
 #endif

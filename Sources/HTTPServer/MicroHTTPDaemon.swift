@@ -2,7 +2,7 @@ import CMicroHTTPD
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libmicrohttpd's daemon and its access-handler trampoline: the only file of the HTTP layer that
@@ -153,12 +153,14 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
 private func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
     var collected: [(name: String, value: String)] = []
     withUnsafeMutablePointer(to: &collected) { pointer in
-        _ = MHD_get_connection_values(connection, kind, { context, _, key, value in
-            guard let context, let key else { return MHD_Result.YES }
-            let list = context.assumingMemoryBound(to: [(name: String, value: String)].self)
-            list.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
-            return MHD_Result.YES
-        }, pointer)
+        _ = MHD_get_connection_values(
+            connection, kind,
+            { context, _, key, value in
+                guard let context, let key else { return MHD_Result.YES }
+                let list = context.assumingMemoryBound(to: [(name: String, value: String)].self)
+                list.pointee.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+                return MHD_Result.YES
+            }, pointer)
     }
     return collected
 }

@@ -1,7 +1,7 @@
 import CHiredis
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One blocking connection to Redis over hiredis: connect timeout, socket read/write timeout,
@@ -201,9 +201,10 @@ public final class RedisConnection {
             return .integer(Int64(r.integer))
         case REDIS_REPLY_ARRAY:
             guard let elements = r.element else { return .array([]) }
-            return .array((0..<r.elements).map { index in
-                elements[index].map(value(of:)) ?? .null
-            })
+            return .array(
+                (0..<r.elements).map { index in
+                    elements[index].map(value(of:)) ?? .null
+                })
         default:
             return .null
         }

@@ -5,7 +5,7 @@ import HTTPServer
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `redis-gateway`: reads flags (falling back to environment variables), starts the gateway, and

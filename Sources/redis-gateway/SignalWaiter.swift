@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Blocks the given signals in this thread (and every thread started after it), so that `wait()`

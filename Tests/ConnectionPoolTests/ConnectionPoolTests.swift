@@ -1,8 +1,8 @@
 import ConnectionPool
 import Dispatch
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The blocking driver with mock connections and real threads.
 @Suite struct ConnectionPoolTests {

@@ -1,10 +1,10 @@
-import Foundation
 import ConnectionPool
+import Foundation
 import GatewayService
 import HTTPServer
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 /// The /cache endpoints end to end: HTTP over a socket → gateway → real Redis.
 @Suite struct CacheHandlersTests {

@@ -1,11 +1,11 @@
-import Foundation
 import ConnectionPool
+import Foundation
 import GatewayService
 import HTTPServer
 import RedisClient
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Redis down, slow or the pool full: a fast 503/504 with a clear message, never a hang, never a
 /// leaked connection.
@@ -85,7 +85,9 @@ import TestSupport
     func concurrentRequestsNeverOpenMoreThanTheMaximum() throws {
         let server = RedisServer.shared
         let name = "gw-\(uniqueKey().filter(\.isLetter).prefix(8))"
-        let harness = try GatewayHarness { $0.pool.maxConnections = 4; $0.http.workerThreads = 8; $0.redis.clientName = name }
+        let harness = try GatewayHarness {
+            $0.pool.maxConnections = 4; $0.http.workerThreads = 8; $0.redis.clientName = name
+        }
         let failures = Atomic<Int>(0)
         let running = Atomic<Bool>(true)
         let maxSeen = Atomic<Int>(0)
@@ -97,7 +99,8 @@ import TestSupport
         let workers = (0..<32).map { index in
             TestThread {
                 for round in 0..<25 {
-                    let status = round % 2 == 0
+                    let status =
+                        round % 2 == 0
                         ? harness.request("PUT", "/cache/\(key)", text: "\(index)").status
                         : harness.request("GET", "/cache/\(key)").status
                     if ![200, 201].contains(status) { failures.add(1, ordering: .relaxed) }

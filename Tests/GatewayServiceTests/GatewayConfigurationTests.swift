@@ -30,7 +30,9 @@ import Testing
         #expect(configuration.http.port == 8080)
     }
 
-    @Test(arguments: [("GATEWAY_PORT", "70000"), ("GATEWAY_MAX_CONNECTIONS", "0"), ("GATEWAY_WAIT_TIMEOUT_MS", "soon"), ("REDIS_URL", "http://x")])
+    @Test(arguments: [
+        ("GATEWAY_PORT", "70000"), ("GATEWAY_MAX_CONNECTIONS", "0"), ("GATEWAY_WAIT_TIMEOUT_MS", "soon"), ("REDIS_URL", "http://x"),
+    ])
     func rejectsBadValuesNamingTheVariable(_ key: String, _ value: String) {
         #expect {
             try GatewayConfiguration(environment: [key: value])

@@ -1,7 +1,6 @@
 import ConnectionPool
 import GatewayService
 import HTTPServer
-import RedisClient
 import Logging
 import RedisClient
 import TestSupport

@@ -1,10 +1,10 @@
-import Foundation
 import ConnectionPool
+import Foundation
 import GatewayService
 import HTTPServer
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 /// /pool/stats, /metrics, /pool/health, /healthz and /readyz end to end.
 @Suite struct PoolHandlersTests {
@@ -20,7 +20,9 @@ import TestSupport
         #expect((stats["borrows"] as? Int ?? 0) >= 3)
         #expect((stats["connects"] as? Int ?? 0) >= 1)
         #expect((stats["open"] as? Int ?? 9) <= 4)
-        for field in ["idle", "waiting", "wait_timeouts", "connect_failures", "discarded", "health_check_failures", "wait_time", "use_time"] {
+        for field in [
+            "idle", "waiting", "wait_timeouts", "connect_failures", "discarded", "health_check_failures", "wait_time", "use_time",
+        ] {
             #expect(stats[field] != nil, "missing \(field)")
         }
     }
@@ -28,7 +30,8 @@ import TestSupport
     @Test func prometheusTextUsesTheOpenTelemetryNames() throws {
         let harness = try GatewayHarness()
         _ = harness.request("GET", "/cache/\(encoded(uniqueKey()))")
-        let viaAccept = harness.request("GET", "/pool/stats", headers: [("Accept", "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5")])
+        let viaAccept = harness.request(
+            "GET", "/pool/stats", headers: [("Accept", "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5")])
         let viaQuery = harness.request("GET", "/pool/stats?format=prometheus")
         let metrics = harness.request("GET", "/metrics")
         for response in [viaAccept, viaQuery, metrics] {
@@ -40,10 +43,12 @@ import TestSupport
         #expect(text.contains("db_client_connection_count{db_client_connection_state=\"idle\",\(pool)}"))
         #expect(text.contains("db_client_connection_count{db_client_connection_state=\"used\",\(pool)} 0"))
         #expect(text.contains("db_client_connection_max{\(pool)} 4"))
-        for name in ["db_client_connection_idle_min", "db_client_connection_pending_requests", "db_client_connection_timeouts_total",
-                     "db_client_connection_wait_time_seconds_bucket", "db_client_connection_use_time_seconds_count",
-                     "db_client_connection_create_time_seconds_sum", "db_client_connection_created_total",
-                     "db_client_connection_closed_total", "db_client_connection_connect_failures_total"] {
+        for name in [
+            "db_client_connection_idle_min", "db_client_connection_pending_requests", "db_client_connection_timeouts_total",
+            "db_client_connection_wait_time_seconds_bucket", "db_client_connection_use_time_seconds_count",
+            "db_client_connection_create_time_seconds_sum", "db_client_connection_created_total",
+            "db_client_connection_closed_total", "db_client_connection_connect_failures_total",
+        ] {
             #expect(text.contains(name), "missing \(name)")
         }
         #expect(harness.request("GET", "/pool/stats?format=xml").status == 400)

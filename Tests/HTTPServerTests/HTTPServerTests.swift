@@ -1,8 +1,8 @@
 import Dispatch
 import HTTPServer
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The libmicrohttpd wrapper over real sockets.
 @Suite struct HTTPServerTests {
@@ -24,7 +24,8 @@ import TestSupport
     @Test func bindsAFreePortAndServesOverASocket() throws {
         let server = try echoServer()
         #expect(server.port > 0)
-        let response = try #require(HTTPTestClient(port: server.port).request("GET", "/a%2Fb/c?x=1&y=two+words&flag", headers: [("X-Test", "h")]))
+        let response = try #require(
+            HTTPTestClient(port: server.port).request("GET", "/a%2Fb/c?x=1&y=two+words&flag", headers: [("X-Test", "h")]))
         #expect(response.status == 200)
         #expect(response.headers["x-echo"] == "yes")
         #expect(response.text == "GET a/b|c x=1&y=two words&flag= 0 0 h")

@@ -2,8 +2,8 @@ import ConnectionPool
 import Dispatch
 import RedisClient
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The shared pool with real Redis connections: limits under contention, timeouts, restarts.
 @Suite struct RedisConnectionPoolingTests {

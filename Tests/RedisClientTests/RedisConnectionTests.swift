@@ -1,6 +1,6 @@
 import RedisClient
-import Testing
 import TestSupport
+import Testing
 
 /// RedisConnection against a real redis-server.
 @Suite struct RedisConnectionTests {

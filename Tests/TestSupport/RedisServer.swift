@@ -49,11 +49,12 @@ public final class RedisServer: @unchecked Sendable {
         }
         let started = Process()
         started.executableURL = URL(fileURLWithPath: binary)
-        started.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-            "--enable-debug-command", "local",
-        ] + extraArguments
+        started.arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+                "--enable-debug-command", "local",
+            ] + extraArguments
         started.standardOutput = FileHandle.nullDevice
         do {
             try started.run()
