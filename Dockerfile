@@ -1,0 +1,33 @@
+# redis-gateway: multi-stage build. The builder compiles a release binary with the Swift runtime
+# linked statically; the runtime image holds only the C libraries it calls and runs as non-root.
+
+FROM swift:6.2-bookworm AS builder
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmicrohttpd-dev libhiredis-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+COPY Tests ./Tests
+COPY Benchmarks ./Benchmarks
+RUN swift build -c release --product redis-gateway --static-swift-stdlib \
+    && install -D .build/release/redis-gateway /out/redis-gateway
+
+FROM debian:bookworm-slim
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 libhiredis0.14 libstdc++6 curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gateway
+COPY --from=builder /out/redis-gateway /usr/local/bin/redis-gateway
+USER 10001:10001
+ENV GATEWAY_HOST=0.0.0.0 \
+    GATEWAY_PORT=8080 \
+    REDIS_URL=redis://redis:6379/0
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
+    CMD ["curl", "-fsS", "http://127.0.0.1:8080/healthz"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/redis-gateway"]
