@@ -36,7 +36,8 @@ for _ in 0..<5 {
     }
     best = min(best, elapsed)
 }
-let nanosPerBorrow = Double(best.components.attoseconds) / 1e9 / Double(iterations) + Double(best.components.seconds) * 1e9 / Double(iterations)
+let nanosPerBorrow =
+    Double(best.components.attoseconds) / 1e9 / Double(iterations) + Double(best.components.seconds) * 1e9 / Double(iterations)
 print("uncontended borrow+return: \(String(format: nanosPerBorrow)) ns/op (best of 5 runs of \(iterations))")
 
 // Contended: 8 threads sharing 2 connections.
