@@ -35,7 +35,10 @@ public final class Gateway: Sendable {
             retryAfterSeconds: configuration.retryAfterSeconds
         )
         let logging = RequestLogging(logger: logger)
-        server = try HTTPServer(configuration: configuration.http) { request in
+        var http = configuration.http
+        // Room for a fully percent-encoded key of the longest allowed size, plus headers.
+        http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 8 * 1024)
+        server = try HTTPServer(configuration: http) { request in
             logging.handle(request, with: router.respond(to:))
         }
     }

@@ -11,8 +11,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var pool = PoolConfiguration()
     /// Listening address, worker threads, connection limits and body bound.
     public var http = HTTPServerConfiguration()
-    /// Longest accepted cache key, in bytes after percent-decoding.
-    public var maxKeyBytes = 8 * 1024
+    /// Longest accepted cache key, in bytes after percent-decoding. Raising it raises the per-connection
+    /// header buffer too (room for the key fully percent-encoded).
+    public var maxKeyBytes = 1024
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// How long a shutdown waits for requests in flight.

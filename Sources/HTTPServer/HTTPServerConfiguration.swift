@@ -12,9 +12,12 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var perAddressConnectionLimit: Int = 0
     /// Idle client connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 30
+    /// Per-connection buffer for the request line and headers (a longer URL gets 414). libmicrohttpd
+    /// zeroes this buffer between requests, so bigger costs time on every request.
+    public var connectionMemoryBytes: Int = 16 * 1024
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
 
-    /// Defaults: 127.0.0.1:8080, 8 workers, 1024 connections, 30 s idle timeout, 10 MiB bodies.
+    /// Defaults: 127.0.0.1:8080, 8 workers, 1024 connections, 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
     public init() {}
 }

@@ -2,6 +2,9 @@
 public enum JSONString {
     /// `text` as a quoted, escaped JSON string.
     public static func quote(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""  // nothing to escape: the common case, one allocation
+        }
         var output = "\""
         output.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

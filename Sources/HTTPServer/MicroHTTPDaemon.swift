@@ -29,7 +29,7 @@ final class MicroHTTPDaemon: Sendable {
                 connection_limit: UInt32(clamping: configuration.connectionLimit),
                 per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
-                connection_memory_limit: 64 * 1024
+                connection_memory_limit: max(configuration.connectionMemoryBytes, 4096)
             )
             return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context)
         }

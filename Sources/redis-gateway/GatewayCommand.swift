@@ -40,7 +40,7 @@ struct GatewayCommand: ParsableCommand {
     var healthCheckIntervalMs: String?
     @Option(help: "Largest request body, bytes (env GATEWAY_MAX_BODY_BYTES; default 10485760)")
     var maxBodyBytes: String?
-    @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 8192)")
+    @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 1024)")
     var maxKeyBytes: String?
     @Option(help: "CLIENT SETNAME for pooled connections, empty for none (env GATEWAY_CLIENT_NAME; default redis-gateway)")
     var clientName: String?

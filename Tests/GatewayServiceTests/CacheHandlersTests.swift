@@ -112,6 +112,15 @@ import Testing
         #expect(bounded.request("GET", "/cache/\(String(repeating: "k", count: 10))").status == 404)
     }
 
+    @Test func theLongestAllowedKeyFitsEvenFullyPercentEncoded() {
+        let longest = String(repeating: "é", count: 512)  // 1024 bytes, 3072 characters encoded
+        let path = "/cache/\(encoded(longest))"
+        #expect(harness.request("PUT", path, text: "v").status == 201)
+        #expect(harness.request("GET", path).status == 200)
+        #expect(harness.request("DELETE", path).status == 204)
+        #expect(harness.request("GET", "/cache/\(encoded(longest + "x"))").status == 400)
+    }
+
     @Test func aBodyOverTheBoundIs413() throws {
         let bounded = try GatewayHarness { $0.http.maxBodyBytes = 100 }
         let key = uniqueKey("big")
