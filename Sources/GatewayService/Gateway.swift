@@ -28,18 +28,31 @@ public final class Gateway: Sendable {
         )
         self.pool = pool
         let redis = RedisAccess(pool: pool)
-        let router = GatewayRoutes.makeRouter(
+        let syncToken = SyncToken()
+        var policy = configuration.commandPolicy
+        policy.blockingLimit = configuration.redis.socketTimeout
+        let authenticator = Authenticator(configuration: configuration.auth)
+        if !authenticator.isEnabled {
+            logger.warning("AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); anyone who reaches this port can run commands")
+        }
+        let router = GatewayRoutes(
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
             health: HealthHandlers(redis: redis),
             pool: PoolHandlers(redis: redis, rendering: PoolStatsRendering(metrics: metrics)),
+            commands: CommandHandlers(redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken),
+            authenticator: authenticator,
+            protectMetrics: configuration.auth.protectMetrics,
+            syncToken: syncToken,
             retryAfterSeconds: configuration.retryAfterSeconds
-        )
+        ).makeRouter()
         let logging = RequestLogging(logger: logger)
         var http = configuration.http
         // Room for a fully percent-encoded key of the longest allowed size, plus headers.
         http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 8 * 1024)
         server = try HTTPServer(configuration: http) { request in
-            logging.handle(request, with: router.respond(to:))
+            var response = logging.handle(request, with: router.respond(to:))
+            response.headers.append(("upstash-sync-token", syncToken.current))
+            return response
         }
     }
 

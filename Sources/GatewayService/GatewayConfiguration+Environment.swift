@@ -1,4 +1,5 @@
 import ConnectionPool
+import Foundation
 import HTTPServer
 import RedisClient
 
@@ -19,6 +20,15 @@ extension GatewayConfiguration {
         case maxBodyBytes = "GATEWAY_MAX_BODY_BYTES"
         case maxKeyBytes = "GATEWAY_MAX_KEY_BYTES"
         case clientName = "GATEWAY_CLIENT_NAME"
+        case tokens = "GATEWAY_TOKENS"
+        case readOnlyTokens = "GATEWAY_READONLY_TOKENS"
+        case tokensFile = "GATEWAY_TOKENS_FILE"
+        case protectMetrics = "GATEWAY_PROTECT_METRICS"
+        case allowCommands = "GATEWAY_ALLOW_COMMANDS"
+        case denyCommands = "GATEWAY_DENY_COMMANDS"
+        case commandAllowList = "GATEWAY_COMMAND_ALLOWLIST"
+        case maxBatchCommands = "GATEWAY_MAX_BATCH_COMMANDS"
+        case maxCommandArguments = "GATEWAY_MAX_COMMAND_ARGUMENTS"
     }
 
     /// The defaults overridden by `environment` (variable name → value); throws a message naming
@@ -63,6 +73,55 @@ extension GatewayConfiguration {
             maxKeyBytes = try integer(key, text, in: 1...(512 * 1024 * 1024))
         case .clientName:
             redis.clientName = text.isEmpty ? nil : text
+        case .tokens:
+            auth.tokens += list(text)
+        case .readOnlyTokens:
+            auth.readOnlyTokens += list(text)
+        case .tokensFile:
+            try readTokensFile(text)
+        case .protectMetrics:
+            auth.protectMetrics = try flag(key, text)
+        case .allowCommands:
+            commandPolicy.denied.subtract(list(text).map { $0.uppercased() })
+        case .denyCommands:
+            commandPolicy.denied.formUnion(list(text).map { $0.uppercased() })
+        case .commandAllowList:
+            commandPolicy.allowList = Set(list(text).map { $0.uppercased() })
+        case .maxBatchCommands:
+            commandLimits.maxCommandsPerBatch = try integer(key, text, in: 1...1_000_000)
+        case .maxCommandArguments:
+            commandLimits.maxArgumentsPerCommand = try integer(key, text, in: 1...100_000_000)
+        }
+    }
+
+    /// Comma-separated items, trimmed, empty ones dropped.
+    private func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private func flag(_ key: Key, _ text: String) throws(ConfigurationError) -> Bool {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off", "": return false
+        default: throw ConfigurationError(key: key, message: "'\(text)' is not 1/0, true/false, yes/no or on/off")
+        }
+    }
+
+    /// One token per line; `readonly TOKEN` for a read-only one; blank lines and `#` comments skipped.
+    private mutating func readTokensFile(_ path: String) throws(ConfigurationError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(key: .tokensFile, message: "cannot read \(path)")
+        }
+        for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard let first = words.first, !first.hasPrefix("#") else { continue }
+            if first.lowercased() == "readonly", words.count == 2 {
+                auth.readOnlyTokens.append(String(words[1]))
+            } else if words.count == 1 {
+                auth.tokens.append(String(first))
+            } else {
+                throw ConfigurationError(key: .tokensFile, message: "a line must be TOKEN or 'readonly TOKEN'")
+            }
         }
     }
 
@@ -80,6 +139,11 @@ extension GatewayConfiguration {
                 + "client name \(redis.clientName ?? "-"))",
             "pool: max \(pool.maxConnections) connections, wait timeout \(pool.waitTimeout), "
                 + "health check after \(pool.healthCheckInterval) idle",
+            "auth: \(auth.tokens.count) full and \(auth.readOnlyTokens.count) read-only tokens"
+                + (auth.tokens.isEmpty && auth.readOnlyTokens.isEmpty ? " (AUTHENTICATION OFF)" : "")
+                + (auth.protectMetrics ? ", metrics protected" : ", metrics open"),
+            "commands: " + (commandPolicy.allowList.map { "allow-list of \($0.count)" } ?? "\(commandPolicy.denied.count) denied")
+                + ", batches up to \(commandLimits.maxCommandsPerBatch) commands",
             "http: \(http.host):\(http.port), \(http.workerThreads) worker threads, "
                 + "\(http.connectionLimit) connections max, bodies up to \(http.maxBodyBytes) bytes, "
                 + "keys up to \(maxKeyBytes) bytes",

@@ -14,6 +14,12 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Longest accepted cache key, in bytes after percent-decoding. Raising it raises the per-connection
     /// header buffer too (room for the key fully percent-encoded).
     public var maxKeyBytes = 1024
+    /// Tokens for the API; none means authentication is off.
+    public var auth = AuthConfiguration()
+    /// Which commands the command API runs (its blocking limit is set from the socket timeout).
+    public var commandPolicy = CommandPolicy()
+    /// Bounds on command API batches and commands.
+    public var commandLimits = CommandLimits()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// How long a shutdown waits for requests in flight.

@@ -9,6 +9,13 @@ extension GatewayError {
         switch self {
         case .badRequest(let message):
             return .error(400, message)
+        case .unauthorized:
+            return .error(
+                401, "WRONGPASS invalid or missing auth token", headers: [("WWW-Authenticate", #"Bearer realm="redis-gateway""#)])
+        case .forbidden(let message):
+            return .error(403, message)
+        case .payloadTooLarge(let message):
+            return .error(413, message)
         case .notFound(let message):
             return .error(404, message)
         case .conflict(let message):

@@ -6,6 +6,12 @@ public import RedisClient
 public enum GatewayError: Error, Sendable {
     /// The client sent something malformed.
     case badRequest(String)
+    /// No token, or a wrong one.
+    case unauthorized
+    /// The token may not do this (read-only), or the command policy refuses it.
+    case forbidden(String)
+    /// The request is larger than a configured bound.
+    case payloadTooLarge(String)
     /// The key (or resource) does not exist.
     case notFound(String)
     /// The request conflicts with the current state (e.g. `nx=1` on an existing key).

@@ -1,35 +1,90 @@
 import HTTPServer
 
-/// The gateway's routing table: every endpoint, its method, and its handler.
-enum GatewayRoutes {
-    /// The router for `cache`, `health` and `pool`; thrown `GatewayError`s become responses here.
-    static func makeRouter(
-        cache: CacheHandlers,
-        health: HealthHandlers,
-        pool: PoolHandlers,
-        retryAfterSeconds: Int
-    ) -> Router {
+/// The gateway's routing table: every endpoint, its method, who may call it, and its handler.
+/// Thrown `GatewayError`s become responses here.
+struct GatewayRoutes {
+    /// Who may call a route.
+    enum Access {
+        /// Anyone (liveness and readiness probes).
+        case open
+        /// Anyone, unless the deployment protects metrics.
+        case metrics
+        /// Any valid token.
+        case read
+        /// A token with full access; a successful call counts as a write for the sync token.
+        case write
+        /// Any valid token; each command is then checked against the caller's role.
+        case command
+    }
+
+    let cache: CacheHandlers
+    let health: HealthHandlers
+    let pool: PoolHandlers
+    let commands: CommandHandlers
+    let authenticator: Authenticator
+    let protectMetrics: Bool
+    let syncToken: SyncToken
+    let retryAfterSeconds: Int
+
+    typealias Handler = @Sendable (HTTPRequest, CallerRole) throws(GatewayError) -> HTTPResponse
+
+    /// The router with every route.
+    func makeRouter() -> Router {
         var router = Router()
-        func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping @Sendable (HTTPRequest) throws(GatewayError) -> HTTPResponse) {
-            router.add(method, path) { request in
-                do throws(GatewayError) {
-                    return try handler(request)
-                } catch {
-                    return error.response(retryAfterSeconds: retryAfterSeconds)
-                }
+        func add(_ method: HTTPMethod, _ path: String, _ access: Access, _ handler: @escaping Handler) {
+            router.add(method, path, wrap(access, handler))
+        }
+        add(.get, "/cache/{key}", .read) { request, _ throws(GatewayError) in try cache.get(request) }
+        add(.put, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.put(request) }
+        add(.delete, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.delete(request) }
+        add(.post, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.expire(request) }
+        add(.delete, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.persist(request) }
+        add(.get, "/cache/{key}/ttl", .read) { request, _ throws(GatewayError) in try cache.ttl(request) }
+        add(.get, "/pool/stats", .metrics) { request, _ throws(GatewayError) in try pool.stats(request) }
+        add(.get, "/pool/health", .metrics) { request, _ throws(GatewayError) in try health.poolHealth(request) }
+        add(.get, "/metrics", .metrics) { request, _ in pool.metrics(request) }
+        add(.get, "/healthz", .open) { request, _ in health.healthz(request) }
+        add(.get, "/readyz", .open) { request, _ throws(GatewayError) in try health.readyz(request) }
+        add(.post, "/", .command, commands.single)
+        add(.post, "/pipeline", .command, commands.pipeline)
+        add(.post, "/multi-exec", .command, commands.multiExec)
+        let commandInPath = wrap(.command, commands.path)
+        router.setFallback { request in
+            switch request.method {
+            case .get, .head, .post, .put:
+                return commandInPath(request)
+            case .delete, .patch, .options, .other:
+                return .error(405, "method \(request.method) not allowed for a command", headers: [("Allow", "GET, HEAD, POST, PUT")])
             }
         }
-        add(.get, "/cache/{key}", cache.get)
-        add(.put, "/cache/{key}", cache.put)
-        add(.delete, "/cache/{key}", cache.delete)
-        add(.post, "/cache/{key}/expire", cache.expire)
-        add(.delete, "/cache/{key}/expire", cache.persist)
-        add(.get, "/cache/{key}/ttl", cache.ttl)
-        add(.get, "/pool/stats", pool.stats)
-        add(.get, "/pool/health", health.poolHealth)
-        router.add(.get, "/metrics", pool.metrics)
-        router.add(.get, "/healthz", health.healthz)
-        add(.get, "/readyz", health.readyz)
         return router
+    }
+
+    private func wrap(_ access: Access, _ handler: @escaping Handler) -> Router.Handler {
+        { request in
+            do throws(GatewayError) {
+                let role = try authorize(request, access)
+                let response = try handler(request, role)
+                if access == .write { syncToken.recordWrite() }
+                return response
+            } catch {
+                return error.response(retryAfterSeconds: retryAfterSeconds)
+            }
+        }
+    }
+
+    private func authorize(_ request: HTTPRequest, _ access: Access) throws(GatewayError) -> CallerRole {
+        switch access {
+        case .open:
+            return .full
+        case .metrics:
+            return protectMetrics ? try authenticator.role(of: request) : .full
+        case .read, .command:
+            return try authenticator.role(of: request)
+        case .write:
+            let role = try authenticator.role(of: request)
+            guard role == .full else { throw .forbidden("NOPERM this token is read-only") }
+            return role
+        }
     }
 }

@@ -19,6 +19,7 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    private var fallback: Handler?
 
     /// An empty router.
     public init() {}
@@ -30,6 +31,11 @@ public struct Router: Sendable {
                 ? Segment.parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
         routes.append(Route(method: method, segments: segments, handler: handler))
+    }
+
+    /// Answers every request whose path matches no route (instead of the router's own 404).
+    public mutating func setFallback(_ handler: @escaping Handler) {
+        fallback = handler
     }
 
     /// The handler's response for `request`, or the 404/405 the router gives itself.
@@ -46,7 +52,7 @@ public struct Router: Sendable {
             allowed.append(route.method)
         }
         if allowed.isEmpty {
-            return .error(404, "no such endpoint: \(request.rawPath)")
+            return fallback?(request) ?? .error(404, "no such endpoint: \(request.rawPath)")
         }
         if allowed.contains(.get) { allowed.append(.head) }
         let allow = allowed.map(\.description).joined(separator: ", ")

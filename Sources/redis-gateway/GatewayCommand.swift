@@ -44,6 +44,24 @@ struct GatewayCommand: ParsableCommand {
     var maxKeyBytes: String?
     @Option(help: "CLIENT SETNAME for pooled connections, empty for none (env GATEWAY_CLIENT_NAME; default redis-gateway)")
     var clientName: String?
+    @Option(help: "Full-access API tokens, comma-separated; prefer the env or a file (env GATEWAY_TOKENS; default none: auth off)")
+    var tokens: String?
+    @Option(help: "Read-only API tokens, comma-separated (env GATEWAY_READONLY_TOKENS)")
+    var readonlyTokens: String?
+    @Option(help: "File of tokens, one per line, 'readonly TOKEN' for read-only (env GATEWAY_TOKENS_FILE)")
+    var tokensFile: String?
+    @Option(help: "Require a token for /metrics, /pool/stats, /pool/health: 1 or 0 (env GATEWAY_PROTECT_METRICS; default 0)")
+    var protectMetrics: String?
+    @Option(help: "Commands to allow despite the default deny list, e.g. FLUSHDB (env GATEWAY_ALLOW_COMMANDS)")
+    var allowCommands: String?
+    @Option(help: "Commands to refuse in addition, e.g. KEYS (env GATEWAY_DENY_COMMANDS)")
+    var denyCommands: String?
+    @Option(help: "Allow-list mode: only these commands run (env GATEWAY_COMMAND_ALLOWLIST)")
+    var commandAllowlist: String?
+    @Option(help: "Most commands in one /pipeline or /multi-exec batch (env GATEWAY_MAX_BATCH_COMMANDS; default 1000)")
+    var maxBatchCommands: String?
+    @Option(help: "Most arguments in one command (env GATEWAY_MAX_COMMAND_ARGUMENTS; default 100000)")
+    var maxCommandArguments: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (env GATEWAY_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -55,6 +73,10 @@ struct GatewayCommand: ParsableCommand {
             (.waitTimeoutMilliseconds, waitTimeoutMs), (.connectTimeoutMilliseconds, connectTimeoutMs),
             (.socketTimeoutMilliseconds, socketTimeoutMs), (.healthCheckIntervalMilliseconds, healthCheckIntervalMs),
             (.maxBodyBytes, maxBodyBytes), (.maxKeyBytes, maxKeyBytes), (.clientName, clientName),
+            (.tokens, tokens), (.readOnlyTokens, readonlyTokens), (.tokensFile, tokensFile),
+            (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),
+            (.commandAllowList, commandAllowlist), (.maxBatchCommands, maxBatchCommands),
+            (.maxCommandArguments, maxCommandArguments),
         ]
         for case (let key, let value?) in flags { environment[key.rawValue] = value }
 

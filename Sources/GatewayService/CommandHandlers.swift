@@ -1,0 +1,165 @@
+import HTTPServer
+import RedisClient
+
+/// The Upstash-compatible command API: `POST /` (one command), `/{command}/{args...}` (command in the
+/// path), `POST /pipeline` (a batch in one round trip, not atomic) and `POST /multi-exec` (a batch
+/// in MULTI … EXEC, atomic). One borrowed connection per request.
+///
+/// Threading: stateless apart from the shared `RedisAccess` and `SyncToken`.
+struct CommandHandlers: Sendable {
+    let redis: RedisAccess
+    let policy: CommandPolicy
+    let limits: CommandLimits
+    let syncToken: SyncToken
+
+    /// First path segments that belong to the service's own routes, never to a command.
+    static let reservedSegments: Set<String> = [
+        "cache", "pool", "api", "metrics", "healthz", "readyz", "pipeline", "multi-exec",
+    ]
+
+    /// `POST /` with a JSON command such as `["SET","k","v"]`.
+    func single(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
+        let format = try ResponseFormat(request, allowRESP2: true)
+        let command: [[UInt8]]
+        do {
+            command = try CommandBodyParser.parseCommand(request.body)
+        } catch {
+            throw .badRequest("ERR \(error.message)")
+        }
+        return try run(command, role: role, format: format)
+    }
+
+    /// `/{command}/{arg1}/...`: path segments, then a non-empty body (POST/PUT), then query pairs.
+    func path(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
+        guard let first = request.pathSegments.first, !first.isEmpty else {
+            throw .badRequest("ERR no command in the path")
+        }
+        if Self.reservedSegments.contains(String(decoding: first, as: UTF8.self)) {
+            throw .notFound("no such endpoint: \(request.rawPath)")
+        }
+        var command = request.pathSegments
+        if request.method == .post || request.method == .put, !request.body.isEmpty {
+            command.append(request.body)
+        }
+        for (name, value) in request.query where name != "_token" {
+            command.append(Array(name.utf8))
+            if !value.isEmpty { command.append(Array(value.utf8)) }
+        }
+        let format = try ResponseFormat(request, allowRESP2: true)
+        return try run(command, role: role, format: format)
+    }
+
+    /// `POST /pipeline`: all commands in one write, replies read back in order.
+    func pipeline(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
+        let format = try ResponseFormat(request, allowRESP2: true)
+        let commands = try batch(request, role: role)
+        let replies = try redis.pipeline(commands.map(RedisCommand.init(arguments:)))
+        if commands.contains(where: { !CommandPolicy.isRead($0) }) { syncToken.recordWrite() }
+        switch format {
+        case .resp2:
+            var bytes: [UInt8] = []
+            for reply in replies { RESTResultRendering.resp2(reply, into: &bytes) }
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
+        case .json(let encoding):
+            return .json(200, "[" + replies.map { RESTResultRendering.entry($0, encoding: encoding) }.joined(separator: ",") + "]")
+        }
+    }
+
+    /// `POST /multi-exec`: the batch inside MULTI … EXEC on one connection, atomic.
+    func multiExec(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
+        let encoding: RESTResultRendering.Encoding
+        switch try ResponseFormat(request, allowRESP2: false) {
+        case .json(let chosen): encoding = chosen
+        case .resp2: throw .badRequest("ERR Upstash-Response-Format resp2 is not supported for /multi-exec")
+        }
+        let commands = try batch(request, role: role)
+        let replies = try redis.pipeline(
+            [RedisCommand("MULTI")] + commands.map(RedisCommand.init(arguments:)) + [RedisCommand("EXEC")])
+        if commands.contains(where: { !CommandPolicy.isRead($0) }) { syncToken.recordWrite() }
+        switch replies[replies.count - 1] {
+        case .array(let results):
+            return .json(200, "[" + results.map { RESTResultRendering.entry($0, encoding: encoding) }.joined(separator: ",") + "]")
+        case .error(let message):
+            // EXECABORT: a command was refused while queueing; say which.
+            let queued = replies.dropFirst().dropLast().compactMap(\.errorMessage).first
+            throw .badRequest(queued.map { "\(message) (\($0))" } ?? message)
+        case .null, .status, .integer, .bulk:
+            throw .badRequest("ERR the transaction was aborted")
+        }
+    }
+
+    // MARK: Shared steps
+
+    private func batch(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> [[[UInt8]]] {
+        let commands: [[[UInt8]]]
+        do {
+            commands = try CommandBodyParser.parseBatch(request.body, maxCommands: limits.maxCommandsPerBatch + 1)
+        } catch {
+            throw .badRequest("ERR \(error.message)")
+        }
+        if commands.count > limits.maxCommandsPerBatch {
+            throw .payloadTooLarge("ERR more than \(limits.maxCommandsPerBatch) commands in one batch")
+        }
+        for (index, command) in commands.enumerated() {
+            try check(command, role: role, label: "command \(index): ")
+        }
+        return commands
+    }
+
+    private func check(_ command: [[UInt8]], role: CallerRole, label: String = "") throws(GatewayError) {
+        if command.count > limits.maxArgumentsPerCommand {
+            throw .payloadTooLarge("ERR \(label)more than \(limits.maxArgumentsPerCommand) arguments")
+        }
+        switch policy.violation(of: command, role: role) {
+        case nil: return
+        case .connectionState(let message)?, .blocking(let message)?: throw .badRequest(label + message)
+        case .denied(let message)?, .readOnly(let message)?: throw .forbidden(label + message)
+        }
+    }
+
+    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat) throws(GatewayError) -> HTTPResponse {
+        try check(command, role: role)
+        let reply = try redis.pipeline([RedisCommand(arguments: command)])[0]
+        if !CommandPolicy.isRead(command) { syncToken.recordWrite() }
+        if let message = reply.errorMessage { throw .badRequest(message) }
+        switch format {
+        case .resp2:
+            var bytes: [UInt8] = []
+            RESTResultRendering.resp2(reply, into: &bytes)
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
+        case .json(let encoding):
+            return .json(200, RESTResultRendering.entry(reply, encoding: encoding))
+        }
+    }
+}
+
+/// How a command response is written, from `Upstash-Encoding` and `Upstash-Response-Format`.
+enum ResponseFormat {
+    case json(RESTResultRendering.Encoding)
+    case resp2
+
+    init(_ request: HTTPRequest, allowRESP2: Bool) throws(GatewayError) {
+        let base64 = request.header("upstash-encoding")?.lowercased() == "base64"
+        switch request.header("upstash-response-format")?.lowercased() {
+        case nil, "json":
+            self = .json(base64 ? .base64 : .text)
+        case "resp2":
+            if base64 { throw .badRequest("ERR Upstash-Response-Format resp2 cannot be combined with Upstash-Encoding base64") }
+            if !allowRESP2 { throw .badRequest("ERR Upstash-Response-Format resp2 is not supported for /multi-exec") }
+            self = .resp2
+        case let other?:
+            throw .badRequest("ERR Upstash-Response-Format must be json or resp2, got '\(other)'")
+        }
+    }
+}
+
+/// Bounds on command API input.
+public struct CommandLimits: Sendable, Equatable {
+    /// Most commands in one `/pipeline` or `/multi-exec` batch (413 beyond).
+    public var maxCommandsPerBatch = 1000
+    /// Most arguments in one command, its name included (413 beyond).
+    public var maxArgumentsPerCommand = 100_000
+
+    /// The defaults: 1000 commands per batch, 100,000 arguments per command.
+    public init() {}
+}
