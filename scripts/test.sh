@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Sets up and runs the whole test suite. Tests start their own redis-server processes on free
-# loopback ports and stop them by PID; nothing else needs to run.
+# Sets up and runs the whole test suite: the Swift tests (they start their own redis-server
+# processes on free loopback ports and stop them by PID), then the official Upstash Python SDK
+# against a running gateway (Tests/SDKIntegration starts redis-server and the gateway itself).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-bash scripts/setup.sh
+bash scripts/setup.sh python3 python3-venv
 swift build --build-tests
 swift test --skip-build --parallel
+
+venv=.build/sdk-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check upstash-redis==1.8.0 pytest==9.0.3
+GATEWAY_BINARY="$(swift build --show-bin-path)/redis-gateway" "$venv/bin/python" -m pytest -q Tests/SDKIntegration

@@ -130,7 +130,11 @@ import Testing
     }
 
     @Test func unknownPathsAndMethodsAreRefused() {
-        #expect(harness.request("GET", "/nope").status == 404)
+        #expect(harness.request("GET", "/pool/nope").status == 404, "service prefixes are never commands")
+        #expect(harness.request("GET", "/cache/a/b/c").status == 404)
+        let unknownCommand = harness.request("GET", "/nope")
+        #expect(unknownCommand.status == 400, "any other first segment is a Redis command; Redis refuses it")
+        #expect(unknownCommand.text.contains("ERR unknown command"))
         let wrong = harness.request("PATCH", "/cache/x")
         #expect(wrong.status == 405)
         #expect(wrong.headers["allow"]?.contains("PUT") == true)
