@@ -8,6 +8,11 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Library targets also let their callers specialise generic code across module boundaries: without
+// it every pool borrow and every JSON byte goes through runtime generic-metadata lookups
+// (about 3x slower; see Benchmarks/README.md).
+let librarySettings = strictSettings + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "redis-gateway",
     platforms: [.macOS(.v15)],
@@ -34,25 +39,20 @@ let package = Package(
         ),
 
         // 2. Pool: generic, blocking, knows nothing of Redis or HTTP.
-        // Cross-module optimisation lets callers specialise the generic pool: without it every
-        // borrow pays for runtime generic-metadata lookups (about 3x slower, see Benchmarks/).
-        .target(
-            name: "ConnectionPool",
-            swiftSettings: strictSettings + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
-        ),
+        .target(name: "ConnectionPool", swiftSettings: librarySettings),
 
         // 3. Redis client over hiredis: knows nothing of HTTP.
         .target(
             name: "RedisClient",
             dependencies: ["CHiredis", "ConnectionPool"],
-            swiftSettings: strictSettings
+            swiftSettings: librarySettings
         ),
 
         // 4. HTTP layer over libmicrohttpd: knows nothing of Redis.
         .target(
             name: "HTTPServer",
             dependencies: ["CMicroHTTPD"],
-            swiftSettings: strictSettings
+            swiftSettings: librarySettings
         ),
 
         // 5. Service: wires the pool, the Redis client and the HTTP layer.
@@ -65,7 +65,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: librarySettings
         ),
 
         // 6. Executables.

@@ -56,14 +56,32 @@ run_wrk() {
   printf '%-34s %12s %10s %10s %s\n' "$label" "$rps" "$p50" "$p99" "${errors:+non-2xx: $errors}"
 }
 
+# A 100-command /pipeline batch: 50 SETs and 50 GETs on 100-byte values.
+batch="["
+for i in $(seq 0 49); do batch+="[\"SET\",\"bench:pipe:$i\",\"$value\"],[\"GET\",\"bench:pipe:$i\"],"; done
+batch="${batch%,}]"
+cat >"$work/pipeline.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "/pipeline"
+wrk.body = '$batch'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
 printf '%-34s %12s %10s %10s\n' "benchmark (50 connections)" "requests/s" "p50" "p99"
 run_wrk "gateway GET /cache/{key}" "http://127.0.0.1:$gateway_port/cache/bench:key"
 run_wrk "gateway PUT /cache/{key}" -s "$work/put.lua" "http://127.0.0.1:$gateway_port"
+pipeline_line="$(run_wrk "gateway /pipeline (100 commands)" -s "$work/pipeline.lua" "http://127.0.0.1:$gateway_port")"
+echo "$pipeline_line"
 
 # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
 requests=$(( duration * 40000 ))
 redis-benchmark -p "$redis_port" -t get,set -c 50 -n "$requests" -d 100 --csv 2>/dev/null | tr -d '"' \
   | awk -F, '$1=="SET"||$1=="GET" {printf "%-34s %12s %10s %10s\n", "redis-benchmark " $1, $2, $5 "ms", $7 "ms"}'
+
+redis-benchmark -p "$redis_port" -t get,set -c 50 -n $(( requests * 10 )) -d 100 -P 100 --csv 2>/dev/null | tr -d '"' \
+  | awk -F, '$1=="SET"||$1=="GET" {printf "%-34s %12s %10s %10s  (commands/s)\n", "redis-benchmark -P 100 " $1, $2, $5 "ms", $7 "ms"}'
+pipeline_rps="$(awk '{print $5}' <<<"$pipeline_line")"
+echo "gateway /pipeline delivers $(awk -v r="$pipeline_rps" 'BEGIN {printf "%.0f", r * 100}') Redis commands/s (requests/s x 100)"
 
 echo
 .build/release/PoolBorrowBenchmark | head -1

@@ -11,6 +11,16 @@ struct CommandBodyParser {
         let message: String
     }
 
+    /// Where an argument is, for error messages built only when something is wrong.
+    struct Location {
+        let command: Int?
+        let argument: Int
+
+        var description: String {
+            (command.map { "command \($0)" } ?? "the command") + ", argument \(argument)"
+        }
+    }
+
     private let bytes: [UInt8]
     private var position = 0
 
@@ -36,7 +46,7 @@ struct CommandBodyParser {
             }
             commands.append(try parser.parseCommand(index: commands.count))
             parser.skipWhitespace()
-            if try parser.endOfList("after command \(commands.count - 1)") { break }
+            if try parser.endOfList(afterCommand: commands.count - 1) { break }
         }
         try parser.expectEnd()
         return commands
@@ -57,29 +67,42 @@ struct CommandBodyParser {
     // MARK: Grammar
 
     private mutating func parseCommand(index: Int?) throws(Failure) -> [[UInt8]] {
-        let name = index.map { "command \($0)" } ?? "the command"
         position += 1  // [
         skipWhitespace()
-        if peek() == UInt8(ascii: "]") { throw Failure(message: "\(name) is empty") }
+        if peek() == UInt8(ascii: "]") { throw Failure(message: "\(index.map { "command \($0)" } ?? "the command") is empty") }
         var arguments: [[UInt8]] = []
         while true {
             skipWhitespace()
             let argument = arguments.count
+            let location = Location(command: index, argument: argument)
             switch peek() ?? 0 {
             case UInt8(ascii: "\""):
-                arguments.append(try parseString(context: "\(name), argument \(argument)"))
+                arguments.append(try parseString(at: location))
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                arguments.append(try parseNumber(context: "\(name), argument \(argument)"))
+                arguments.append(try parseNumber(at: location))
             default:
-                throw Failure(message: "\(name), argument \(argument) is not a string or a number")
+                throw Failure(message: "\(location.description) is not a string or a number")
             }
             skipWhitespace()
-            if try endOfList("in \(name)") { return arguments }
+            if try endOfList(after: location) { return arguments }
         }
     }
 
-    /// After an element: `,` continues (false), `]` ends (true).
-    private mutating func endOfList(_ context: String) throws(Failure) -> Bool {
+    /// After an argument: `,` continues (false), `]` ends the command (true).
+    private mutating func endOfList(after location: Location) throws(Failure) -> Bool {
+        guard let ended = endOfList() else {
+            throw Failure(message: "malformed JSON after \(location.description): expected , or ]")
+        }
+        return ended
+    }
+
+    /// After a command: `,` continues (false), `]` ends the batch (true).
+    private mutating func endOfList(afterCommand index: Int) throws(Failure) -> Bool {
+        guard let ended = endOfList() else { throw Failure(message: "malformed JSON after command \(index): expected , or ]") }
+        return ended
+    }
+
+    private mutating func endOfList() -> Bool? {
         switch peek() {
         case UInt8(ascii: ","):
             position += 1
@@ -88,35 +111,52 @@ struct CommandBodyParser {
             position += 1
             return true
         default:
-            throw Failure(message: "malformed JSON \(context): expected , or ]")
+            return nil
         }
     }
 
-    private mutating func parseString(context: String) throws(Failure) -> [UInt8] {
+    private mutating func parseString(at location: Location) throws(Failure) -> [UInt8] {
         position += 1  // opening quote
-        var output: [UInt8] = []
+        // Fast path: no escapes and plain ASCII, the common case: one slice, no validation.
+        var end = position
+        var isPlainASCII = true
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") { break }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 {
+                isPlainASCII = false
+                break
+            }
+            end += 1
+        }
+        if isPlainASCII, end < bytes.count {
+            defer { position = end + 1 }
+            return Array(bytes[position..<end])
+        }
+        var output: [UInt8] = Array(bytes[position..<end])
+        position = end
         while position < bytes.count {
             let byte = bytes[position]
             position += 1
             switch byte {
             case UInt8(ascii: "\""):
                 guard String(validating: output, as: UTF8.self) != nil else {
-                    throw Failure(message: "\(context) is not valid UTF-8")
+                    throw Failure(message: "\(location.description) is not valid UTF-8")
                 }
                 return output
             case UInt8(ascii: "\\"):
-                try parseEscape(into: &output, context: context)
+                try parseEscape(into: &output, at: location)
             case 0..<0x20:
-                throw Failure(message: "\(context) has an unescaped control character")
+                throw Failure(message: "\(location.description) has an unescaped control character")
             default:
                 output.append(byte)
             }
         }
-        throw Failure(message: "\(context) is an unterminated string")
+        throw Failure(message: "\(location.description) is an unterminated string")
     }
 
-    private mutating func parseEscape(into output: inout [UInt8], context: String) throws(Failure) {
-        guard position < bytes.count else { throw Failure(message: "\(context) ends inside an escape") }
+    private mutating func parseEscape(into output: inout [UInt8], at location: Location) throws(Failure) {
+        guard position < bytes.count else { throw Failure(message: "\(location.description) ends inside an escape") }
         let escape = bytes[position]
         position += 1
         switch escape {
@@ -127,26 +167,26 @@ struct CommandBodyParser {
         case UInt8(ascii: "r"): output.append(0x0D)
         case UInt8(ascii: "t"): output.append(0x09)
         case UInt8(ascii: "u"):
-            var scalar = try parseHex4(context: context)
+            var scalar = try parseHex4(at: location)
             if (0xD800..<0xDC00).contains(scalar) {
                 guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
-                else { throw Failure(message: "\(context) has an unpaired surrogate") }
+                else { throw Failure(message: "\(location.description) has an unpaired surrogate") }
                 position += 2
-                let low = try parseHex4(context: context)
-                guard (0xDC00..<0xE000).contains(low) else { throw Failure(message: "\(context) has an unpaired surrogate") }
+                let low = try parseHex4(at: location)
+                guard (0xDC00..<0xE000).contains(low) else { throw Failure(message: "\(location.description) has an unpaired surrogate") }
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
             } else if (0xDC00..<0xE000).contains(scalar) {
-                throw Failure(message: "\(context) has an unpaired surrogate")
+                throw Failure(message: "\(location.description) has an unpaired surrogate")
             }
-            guard let unicode = Unicode.Scalar(scalar) else { throw Failure(message: "\(context) has an invalid \\u escape") }
+            guard let unicode = Unicode.Scalar(scalar) else { throw Failure(message: "\(location.description) has an invalid \\u escape") }
             output.append(contentsOf: String(Character(unicode)).utf8)
         default:
-            throw Failure(message: "\(context) has an invalid escape")
+            throw Failure(message: "\(location.description) has an invalid escape")
         }
     }
 
-    private mutating func parseHex4(context: String) throws(Failure) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw Failure(message: "\(context) has a short \\u escape") }
+    private mutating func parseHex4(at location: Location) throws(Failure) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw Failure(message: "\(location.description) has a short \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[position]
@@ -156,7 +196,7 @@ struct CommandBodyParser {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw Failure(message: "\(context) has an invalid \\u escape")
+            default: throw Failure(message: "\(location.description) has an invalid \\u escape")
             }
             value = value << 4 | digit
         }
@@ -164,22 +204,22 @@ struct CommandBodyParser {
     }
 
     /// A JSON number (RFC 8259 grammar), returned as its literal text.
-    private mutating func parseNumber(context: String) throws(Failure) -> [UInt8] {
+    private mutating func parseNumber(at location: Location) throws(Failure) -> [UInt8] {
         let start = position
         if peek() == UInt8(ascii: "-") { position += 1 }
         if peek() == UInt8(ascii: "0") {
             position += 1
         } else if digits() == 0 {
-            throw Failure(message: "\(context) is a malformed number")
+            throw Failure(message: "\(location.description) is a malformed number")
         }
         if peek() == UInt8(ascii: ".") {
             position += 1
-            if digits() == 0 { throw Failure(message: "\(context) is a malformed number") }
+            if digits() == 0 { throw Failure(message: "\(location.description) is a malformed number") }
         }
         if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
             position += 1
             if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { position += 1 }
-            if digits() == 0 { throw Failure(message: "\(context) is a malformed number") }
+            if digits() == 0 { throw Failure(message: "\(location.description) is a malformed number") }
         }
         return Array(bytes[start..<position])
     }

@@ -61,7 +61,7 @@ struct CommandHandlers: Sendable {
             for reply in replies { RESTResultRendering.resp2(reply, into: &bytes) }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
         case .json(let encoding):
-            return .json(200, "[" + replies.map { RESTResultRendering.entry($0, encoding: encoding) }.joined(separator: ",") + "]")
+            return jsonResponse(RESTResultRendering.entries(replies, encoding: encoding))
         }
     }
 
@@ -78,7 +78,7 @@ struct CommandHandlers: Sendable {
         if commands.contains(where: { !CommandPolicy.isRead($0) }) { syncToken.recordWrite() }
         switch replies[replies.count - 1] {
         case .array(let results):
-            return .json(200, "[" + results.map { RESTResultRendering.entry($0, encoding: encoding) }.joined(separator: ",") + "]")
+            return jsonResponse(RESTResultRendering.entries(results, encoding: encoding))
         case .error(let message):
             // EXECABORT: a command was refused while queueing; say which.
             let queued = replies.dropFirst().dropLast().compactMap(\.errorMessage).first
@@ -89,6 +89,10 @@ struct CommandHandlers: Sendable {
     }
 
     // MARK: Shared steps
+
+    private func jsonResponse(_ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
+    }
 
     private func batch(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> [[[UInt8]]] {
         let commands: [[[UInt8]]]
@@ -128,7 +132,7 @@ struct CommandHandlers: Sendable {
             RESTResultRendering.resp2(reply, into: &bytes)
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
         case .json(let encoding):
-            return .json(200, RESTResultRendering.entry(reply, encoding: encoding))
+            return jsonResponse(RESTResultRendering.entry(reply, encoding: encoding))
         }
     }
 }

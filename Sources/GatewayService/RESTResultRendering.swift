@@ -10,7 +10,7 @@ import RedisClient
 /// Renders Redis replies the way the Upstash REST protocol does: integers as JSON numbers, nil as
 /// `null`, bulk and status strings as JSON strings (invalid UTF-8 replaced by U+FFFD), arrays
 /// nested (RESP2 shapes); or, with `Upstash-Encoding: base64`, every string base64 except the
-/// status `OK`; or the raw RESP2 bytes.
+/// status `OK`; or the raw RESP2 bytes. Everything is written straight into one byte buffer.
 enum RESTResultRendering {
     /// How strings are written.
     enum Encoding {
@@ -18,29 +18,74 @@ enum RESTResultRendering {
         case base64
     }
 
+    /// `[{"result": ...}, {"error": "..."}, ...]`: one entry per reply.
+    static func entries(_ values: [RedisValue], encoding: Encoding) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(values.count * 24)
+        output.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            appendEntry(value, encoding: encoding, to: &output)
+        }
+        output.append(UInt8(ascii: "]"))
+        return output
+    }
+
     /// `{"result": ...}` for a reply, `{"error": "..."}` for an error reply.
-    static func entry(_ value: RedisValue, encoding: Encoding) -> String {
-        if case .error(let message) = value { return #"{"error":"# + JSONString.quote(message) + "}" }
-        return #"{"result":"# + json(value, encoding: encoding) + "}"
+    static func entry(_ value: RedisValue, encoding: Encoding) -> [UInt8] {
+        var output: [UInt8] = []
+        appendEntry(value, encoding: encoding, to: &output)
+        return output
     }
 
     /// The JSON of one reply.
     static func json(_ value: RedisValue, encoding: Encoding) -> String {
+        var output: [UInt8] = []
+        appendJSON(value, encoding: encoding, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func appendEntry(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
+        if case .error(let message) = value {
+            output += Array(#"{"error":"#.utf8)
+            JSONString.appendQuoted(message.utf8, to: &output)
+        } else {
+            output += Array(#"{"result":"#.utf8)
+            appendJSON(value, encoding: encoding, to: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendJSON(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
         switch value {
         case .integer(let number):
-            return String(number)
+            output += Array(String(number).utf8)
         case .null:
-            return "null"
+            output += Array("null".utf8)
         case .status(let text):
-            if encoding == .base64, text != "OK" { return JSONString.quote(Data(text.utf8).base64EncodedString()) }
-            return JSONString.quote(text)
+            if encoding == .base64, text != "OK" {
+                JSONString.appendQuoted(Data(text.utf8).base64EncodedString().utf8, to: &output)
+            } else {
+                JSONString.appendQuoted(text.utf8, to: &output)
+            }
         case .bulk(let bytes):
-            if encoding == .base64 { return JSONString.quote(Data(bytes).base64EncodedString()) }
-            return JSONString.quote(String(decoding: bytes, as: UTF8.self))
+            switch encoding {
+            case .base64:
+                JSONString.appendQuoted(Data(bytes).base64EncodedString().utf8, to: &output)
+            case .text where bytes.allSatisfy({ $0 < 0x80 }):
+                JSONString.appendQuoted(bytes, to: &output)
+            case .text:
+                JSONString.appendQuoted(String(decoding: bytes, as: UTF8.self).utf8, to: &output)  // U+FFFD for invalid UTF-8
+            }
         case .error(let message):
-            return JSONString.quote(message)  // an error nested in an array reply: never encoded
+            JSONString.appendQuoted(message.utf8, to: &output)  // an error nested in an array reply: never encoded
         case .array(let elements):
-            return "[" + elements.map { json($0, encoding: encoding) }.joined(separator: ",") + "]"
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                appendJSON(element, encoding: encoding, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
         }
     }
 

@@ -20,6 +20,9 @@ public final class RedisConnection {
     /// True after an I/O error, timeout or protocol error: the connection must not be used again.
     public private(set) var isBroken = false
     private var isClosed = false
+    /// Scratch space reused by every `append`, so a pipeline does not allocate per command.
+    private var flatArguments: [UInt8] = []
+    private var argumentLengths: [Int] = []
 
     private init(context: UnsafeMutablePointer<redisContext>, options: RedisConnectionOptions) {
         self.context = context
@@ -125,28 +128,25 @@ public final class RedisConnection {
     }
 
     private func append(_ command: RedisCommand) throws(RedisError) {
-        var flat: [UInt8] = []
-        flat.reserveCapacity(command.arguments.reduce(0) { $0 + $1.count } + 1)
-        var lengths: [Int] = []
-        lengths.reserveCapacity(command.arguments.count)
+        flatArguments.removeAll(keepingCapacity: true)
+        argumentLengths.removeAll(keepingCapacity: true)
         for argument in command.arguments {
-            flat.append(contentsOf: argument)
-            lengths.append(argument.count)
+            flatArguments.append(contentsOf: argument)
+            argumentLengths.append(argument.count)
         }
-        flat.append(0)  // never empty, so the base address is never nil
-        let status = flat.withUnsafeBufferPointer { bytes in
+        flatArguments.append(0)  // never empty, so the base address is never nil
+        let context = self.context
+        let lengths = argumentLengths
+        let status = flatArguments.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress!)
-            var offset = 0
-            var argv: [UnsafePointer<CChar>?] = []
-            argv.reserveCapacity(lengths.count)
-            for length in lengths {
-                argv.append((base + offset).assumingMemoryBound(to: CChar.self))
-                offset += length
-            }
-            return argv.withUnsafeMutableBufferPointer { argvBuffer in
-                lengths.withUnsafeBufferPointer { lengthBuffer in
-                    redisAppendCommandArgv(
-                        context, Int32(lengths.count), argvBuffer.baseAddress, lengthBuffer.baseAddress)
+            return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: lengths.count) { argv in
+                var offset = 0
+                for (index, length) in lengths.enumerated() {
+                    argv[index] = (base + offset).assumingMemoryBound(to: CChar.self)
+                    offset += length
+                }
+                return lengths.withUnsafeBufferPointer { lengthBuffer in
+                    redisAppendCommandArgv(context, Int32(lengths.count), argv.baseAddress, lengthBuffer.baseAddress)
                 }
             }
         }

@@ -7,7 +7,7 @@ import Testing
     @Test func rendersRESP2ShapesAsJSON() {
         let value = RedisValue.array([.bulk(Array("f".utf8)), .integer(3), .null, .status("OK"), .array([])])
         #expect(RESTResultRendering.json(value, encoding: .text) == #"["f",3,null,"OK",[]]"#)
-        #expect(RESTResultRendering.entry(.error("WRONGTYPE x"), encoding: .base64) == #"{"error":"WRONGTYPE x"}"#)
+        #expect(RESTResultRendering.entry(.error("WRONGTYPE x"), encoding: .base64) == Array(#"{"error":"WRONGTYPE x"}"#.utf8))
     }
 
     @Test func invalidUTF8IsReplacedInTextMode() {

@@ -65,4 +65,11 @@ import Testing
     @Test func escapesQuotesBackslashesAndControls() {
         #expect(JSONString.quote("a\"b\\c\n\u{1}é") == #""a\"b\\c\n\u0001é""#)
     }
+
+    @Test(arguments: ["plain", "", "a\"b\\c\n\r\t\u{1}\u{1f}é😀", "tab\tand\u{7f}"])
+    func quotingIntoBytesMatchesQuotingIntoAString(_ text: String) {
+        var bytes: [UInt8] = []
+        JSONString.appendQuoted(text.utf8, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == JSONString.quote(text))
+    }
 }
