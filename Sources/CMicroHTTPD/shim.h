@@ -25,7 +25,7 @@ static size_t gw_mhd_identity_unescape(void *cls, struct MHD_Connection *connect
 typedef struct gw_mhd_settings {
     const char *_Nonnull host;          // numeric IPv4 or IPv6 address to bind
     uint16_t port;                      // 0: any free port (read back with gw_mhd_bound_port)
-    unsigned int thread_pool_size;      // worker threads, each with its own event loop
+    unsigned int thread_pool_size;      // worker threads, each with its own event loop; 0: a thread per connection
     unsigned int connection_limit;      // total open client connections
     unsigned int per_ip_connection_limit; // 0: unlimited
     unsigned int connection_timeout_s;  // idle client connections are closed after this
@@ -59,17 +59,22 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
     } else {
         return NULL;
     }
-    struct MHD_OptionItem options[] = {
-        { MHD_OPTION_SOCK_ADDR, 0, (void *)addr },
-        { MHD_OPTION_THREAD_POOL_SIZE, settings->thread_pool_size, NULL },
-        { MHD_OPTION_CONNECTION_LIMIT, settings->connection_limit, NULL },
-        { MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->per_ip_connection_limit, NULL },
-        { MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL },
-        { MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL },
-        { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL },
-        { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context },
-        { MHD_OPTION_END, 0, NULL },
-    };
+    if (settings->thread_pool_size == 0) {
+        flags = (flags & ~(unsigned int)MHD_USE_AUTO) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    }
+    struct MHD_OptionItem options[10];
+    unsigned int count = 0;
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)addr };
+    if (settings->thread_pool_size > 0) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, settings->thread_pool_size, NULL };
+    }
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, settings->connection_limit, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->per_ip_connection_limit, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
     return MHD_start_daemon(flags, settings->port, NULL, NULL, handler, handler_context,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }

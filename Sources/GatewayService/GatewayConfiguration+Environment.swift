@@ -54,7 +54,7 @@ extension GatewayConfiguration {
         case .port:
             http.port = try integer(key, text, in: 0...65535)
         case .threads:
-            http.workerThreads = try integer(key, text, in: 1...1024)
+            http.workerThreads = try integer(key, text, in: 0...1024)
         case .connectionLimit:
             http.connectionLimit = try integer(key, text, in: 1...1_000_000)
         case .maxConnections:

@@ -4,7 +4,8 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free one (read it back from `HTTPServer.port`).
     public var port: Int = 8080
-    /// Worker threads; each serves its connections one request at a time.
+    /// Worker threads; each serves its connections one request at a time. 0: a thread per
+    /// connection (fairer under uneven load, slower at high request rates).
     public var workerThreads: Int = 8
     /// Most client connections open at once; more are refused.
     public var connectionLimit: Int = 1024

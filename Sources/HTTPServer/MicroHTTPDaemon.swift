@@ -25,7 +25,7 @@ final class MicroHTTPDaemon: Sendable {
             var settings = gw_mhd_settings(
                 host: host,
                 port: UInt16(clamping: configuration.port),
-                thread_pool_size: UInt32(clamping: max(configuration.workerThreads, 1)),
+                thread_pool_size: UInt32(clamping: max(configuration.workerThreads, 0)),
                 connection_limit: UInt32(clamping: configuration.connectionLimit),
                 per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),

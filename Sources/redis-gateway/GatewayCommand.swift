@@ -24,7 +24,7 @@ struct GatewayCommand: ParsableCommand {
     var host: String?
     @Option(help: "Port to listen on, 0 for any (env GATEWAY_PORT; default 8080)")
     var port: String?
-    @Option(help: "HTTP worker threads (env GATEWAY_THREADS; default 8)")
+    @Option(help: "HTTP worker threads, 0 for a thread per connection (env GATEWAY_THREADS; default 8)")
     var threads: String?
     @Option(help: "Most client connections at once (env GATEWAY_CONNECTION_LIMIT; default 1024)")
     var connectionLimit: String?

@@ -31,6 +31,16 @@ import Testing
         #expect(response.text == "GET a/b|c x=1&y=two words&flag= 0 0 h")
     }
 
+    @Test func zeroWorkerThreadsMeansAThreadPerConnection() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 0
+        let server = try HTTPServer(configuration: configuration) { request in .json(200, #"{"path":"\#(request.rawPath)"}"#) }
+        let response = try #require(HTTPTestClient(port: server.port).request("GET", "/x"))
+        #expect(response.text == #"{"path":"/x"}"#)
+        server.shutdown(grace: .seconds(1))
+    }
+
     @Test func gathersALargeBodyAcrossUploadCallbacks() throws {
         let server = try echoServer()
         let body = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
