@@ -18,12 +18,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "redis-gateway", targets: ["redis-gateway"]),
+        .executable(name: "gateway-load", targets: ["gateway-load"]),
         .library(name: "GatewayService", targets: ["GatewayService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // 1. C edge: system libraries found through pkg-config, plus shims for what Swift cannot call.
@@ -78,6 +80,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The load-test client: speaks only HTTP to the gateway (it re-declares the wire format).
+        .target(
+            name: "LoadTesting",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: librarySettings
+        ),
+        .executableTarget(
+            name: "gateway-load",
+            dependencies: [
+                "LoadTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "PoolBorrowBenchmark",
             dependencies: ["ConnectionPool"],
@@ -100,6 +116,15 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LoadTestingTests",
+            dependencies: [
+                "LoadTesting", "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

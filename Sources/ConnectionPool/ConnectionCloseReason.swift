@@ -6,4 +6,6 @@ public enum ConnectionCloseReason: String, Sendable, CaseIterable {
     case healthCheckFailed = "health_check_failed"
     /// The pool was shut down.
     case shutdown
+    /// Closed after one use because the pool is in connection-per-borrow demonstration mode.
+    case notReused = "not_reused"
 }

@@ -177,13 +177,15 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     // MARK: Returning
 
     private func giveBack(_ connection: Connection, borrowedAt: PoolInstant) {
-        let reusable = connection.isReusable
+        let healthy = connection.isReusable
+        let reusable = healthy && configuration.reuseConnections
+        let reason: ConnectionCloseReason = healthy ? .notReused : .broken
         let now = PoolInstant.now()
         let action = lock.withLock { state in
-            Wake(state.machine.release(connection, reusable: reusable, now: now), state)
+            Wake(state.machine.release(connection, reusable: reusable, now: now, closeReason: reason), state)
         }
         observer.connectionReturned(after: now.duration(since: borrowedAt))
-        perform(action, closeReason: reusable ? .shutdown : .broken)
+        perform(action, closeReason: reusable ? .shutdown : reason)
     }
 
     /// A release action with the condition of the waiter to wake, looked up under the lock.

@@ -7,6 +7,10 @@ public struct PoolConfiguration: Sendable, Equatable {
     /// An idle connection unused for at least this long is health-checked before it is lent.
     public var healthCheckInterval: Duration = .seconds(30)
 
+    /// False closes every connection when it comes back: a connection per borrow. This exists only
+    /// to demonstrate the anti-pattern the pool replaces (see the load-test sweep); never in production.
+    public var reuseConnections = true
+
     /// The defaults: 16 connections, 2 s borrow deadline, 30 s health-check interval.
     public init() {}
 }

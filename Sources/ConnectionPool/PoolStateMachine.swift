@@ -162,11 +162,14 @@ public struct PoolStateMachine<Connection: AnyObject> {
     // MARK: Returning
 
     /// A borrower returns `connection`. A reusable one goes to the first waiter or back on the
-    /// idle stack; a broken one is closed and its slot passes to the first waiter.
-    public mutating func release(_ connection: Connection, reusable: Bool, now: PoolInstant) -> ReleaseAction {
+    /// idle stack; any other is closed (counted under `closeReason`) and its slot passes to the
+    /// first waiter.
+    public mutating func release(
+        _ connection: Connection, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason = .broken
+    ) -> ReleaseAction {
         leased -= 1
         guard reusable, !isShutDown else {
-            counters.closed[isShutDown && reusable ? .shutdown : .broken, default: 0] += 1
+            counters.closed[isShutDown && reusable ? .shutdown : closeReason, default: 0] += 1
             return freeSlot(closing: connection)
         }
         if let waiter = popWaiter() {

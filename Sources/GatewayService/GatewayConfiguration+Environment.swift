@@ -29,6 +29,7 @@ extension GatewayConfiguration {
         case commandAllowList = "GATEWAY_COMMAND_ALLOWLIST"
         case maxBatchCommands = "GATEWAY_MAX_BATCH_COMMANDS"
         case maxCommandArguments = "GATEWAY_MAX_COMMAND_ARGUMENTS"
+        case poolMode = "GATEWAY_POOL_MODE"
     }
 
     /// The defaults overridden by `environment` (variable name → value); throws a message naming
@@ -91,6 +92,12 @@ extension GatewayConfiguration {
             commandLimits.maxCommandsPerBatch = try integer(key, text, in: 1...1_000_000)
         case .maxCommandArguments:
             commandLimits.maxArgumentsPerCommand = try integer(key, text, in: 1...100_000_000)
+        case .poolMode:
+            switch text {
+            case "pooled": pool.reuseConnections = true
+            case "per-request": pool.reuseConnections = false
+            default: throw ConfigurationError(key: key, message: "'\(text)' is not pooled or per-request")
+            }
         }
     }
 
@@ -138,7 +145,9 @@ extension GatewayConfiguration {
             "redis: \(redis.url) (connect timeout \(redis.connectTimeout), socket timeout \(redis.socketTimeout), "
                 + "client name \(redis.clientName ?? "-"))",
             "pool: max \(pool.maxConnections) connections, wait timeout \(pool.waitTimeout), "
-                + "health check after \(pool.healthCheckInterval) idle",
+                + "health check after \(pool.healthCheckInterval) idle"
+                + (pool.reuseConnections
+                    ? "" : " - PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)"),
             "auth: \(auth.tokens.count) full and \(auth.readOnlyTokens.count) read-only tokens"
                 + (auth.tokens.isEmpty && auth.readOnlyTokens.isEmpty ? " (AUTHENTICATION OFF)" : "")
                 + (auth.protectMetrics ? ", metrics protected" : ", metrics open"),

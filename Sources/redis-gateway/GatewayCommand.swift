@@ -62,6 +62,11 @@ struct GatewayCommand: ParsableCommand {
     var maxBatchCommands: String?
     @Option(help: "Most arguments in one command (env GATEWAY_MAX_COMMAND_ARGUMENTS; default 100000)")
     var maxCommandArguments: String?
+    @Option(
+        help:
+            "pooled, or per-request: a new Redis connection per request, ONLY to demonstrate the anti-pattern (env GATEWAY_POOL_MODE; default pooled)"
+    )
+    var poolMode: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (env GATEWAY_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -76,7 +81,7 @@ struct GatewayCommand: ParsableCommand {
             (.tokens, tokens), (.readOnlyTokens, readonlyTokens), (.tokensFile, tokensFile),
             (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),
             (.commandAllowList, commandAllowlist), (.maxBatchCommands, maxBatchCommands),
-            (.maxCommandArguments, maxCommandArguments),
+            (.maxCommandArguments, maxCommandArguments), (.poolMode, poolMode),
         ]
         for case (let key, let value?) in flags { environment[key.rawValue] = value }
 

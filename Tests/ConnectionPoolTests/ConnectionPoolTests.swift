@@ -124,6 +124,19 @@ import Testing
         #expect(stats.inUse == 0 && stats.waiting == 0 && stats.borrows == 32 * 500)
     }
 
+    @Test func perRequestModeOpensAConnectionForEveryBorrow() throws {
+        var configuration = PoolConfiguration()
+        configuration.maxConnections = 2
+        configuration.reuseConnections = false
+        let factory = MockFactory()
+        let pool = ConnectionPool(configuration: configuration, factory: factory)
+        let first = try pool.withConnection { $0 }
+        let second = try pool.withConnection { $0 }
+        #expect(first !== second && first.isClosed && second.isClosed)
+        #expect(factory.counts.withLock { $0.opened } == 2)
+        #expect(pool.statistics.closed[.notReused] == 2 && pool.statistics.discarded == 0 && pool.statistics.open == 0)
+    }
+
     @Test func shutDownClosesIdleConnectionsAndRefusesBorrows() throws {
         let pool = pool(max: 2)
         let connection = try pool.withConnection { $0 }

@@ -1,4 +1,5 @@
 import ConnectionPool
+import Foundation
 import GatewayService
 import HTTPServer
 import RedisClient
@@ -11,8 +12,14 @@ import Testing
             "GATEWAY_THREADS": "3", "GATEWAY_CONNECTION_LIMIT": "50", "GATEWAY_MAX_CONNECTIONS": "7",
             "GATEWAY_WAIT_TIMEOUT_MS": "150", "GATEWAY_CONNECT_TIMEOUT_MS": "250", "GATEWAY_SOCKET_TIMEOUT_MS": "350",
             "GATEWAY_HEALTH_CHECK_INTERVAL_MS": "4500", "GATEWAY_MAX_BODY_BYTES": "1000", "GATEWAY_MAX_KEY_BYTES": "64",
-            "GATEWAY_CLIENT_NAME": "",
+            "GATEWAY_CLIENT_NAME": "", "GATEWAY_POOL_MODE": "per-request", "GATEWAY_TOKENS": "a, b",
+            "GATEWAY_READONLY_TOKENS": "r", "GATEWAY_PROTECT_METRICS": "yes", "GATEWAY_ALLOW_COMMANDS": "flushdb",
+            "GATEWAY_DENY_COMMANDS": "KEYS", "GATEWAY_MAX_BATCH_COMMANDS": "10", "GATEWAY_MAX_COMMAND_ARGUMENTS": "20",
         ])
+        #expect(configuration.pool.reuseConnections == false)
+        #expect(configuration.auth.tokens == ["a", "b"] && configuration.auth.readOnlyTokens == ["r"] && configuration.auth.protectMetrics)
+        #expect(!configuration.commandPolicy.denied.contains("FLUSHDB") && configuration.commandPolicy.denied.contains("KEYS"))
+        #expect(configuration.commandLimits.maxCommandsPerBatch == 10 && configuration.commandLimits.maxArgumentsPerCommand == 20)
         #expect(configuration.redis.url.host == "10.0.0.5" && configuration.redis.url.database == 2)
         #expect(configuration.http.host == "0.0.0.0" && configuration.http.port == 9000)
         #expect(configuration.http.workerThreads == 3 && configuration.http.connectionLimit == 50)
@@ -39,6 +46,14 @@ import Testing
         } throws: { error in
             (error as? ConfigurationError)?.description.hasPrefix(key) == true
         }
+    }
+
+    @Test func readsTokensFromAFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)").path
+        try "# comment\nfull-one\n\nreadonly ro-one\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try GatewayConfiguration(environment: ["GATEWAY_TOKENS_FILE": path])
+        #expect(configuration.auth.tokens == ["full-one"] && configuration.auth.readOnlyTokens == ["ro-one"])
     }
 
     @Test func theSummaryMasksThePassword() throws {
