@@ -83,6 +83,16 @@ redis-benchmark -p "$redis_port" -t get,set -c 50 -n $(( requests * 10 )) -d 100
 pipeline_rps="$(awk '{print $5}' <<<"$pipeline_line")"
 echo "gateway /pipeline delivers $(awk -v r="$pipeline_rps" 'BEGIN {printf "%.0f", r * 100}') Redis commands/s (requests/s x 100)"
 
+# The project's own load client against wrk on GET /healthz (no Redis): three alternating rounds.
+swift build -c release --product gateway-load >/dev/null
+echo
+for round in 1 2 3; do
+  wrk_rps="$(wrk -t1 -c50 -d5s "http://127.0.0.1:$gateway_port/healthz" | awk '/Requests\/sec/ {print $2}')"
+  load_rps="$(.build/release/gateway-load run --target "http://127.0.0.1:$gateway_port" --scenario healthz \
+    --connections 50 --requests 0 --duration 5 --json | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["requests_per_second"], 1))')"
+  echo "GET /healthz round $round: wrk -t1 -c50 $wrk_rps requests/s, gateway-load -c50 $load_rps requests/s ($(awk -v a="$load_rps" -v b="$wrk_rps" 'BEGIN {printf "%.0f", 100 * a / b}') %)"
+done
+
 echo
 .build/release/PoolBorrowBenchmark | head -1
 echo

@@ -9,6 +9,11 @@ bash scripts/setup.sh python3 python3-venv
 swift build --build-tests
 swift test --skip-build --parallel
 
+# Again with optimisations: lock and memory-ordering bugs (a lost wake-up in the pool was one) can
+# hide in a debug build and show only when the optimiser is free to cache values.
+swift build -c release --build-tests -Xswiftc -enable-testing
+swift test -c release -Xswiftc -enable-testing --skip-build --parallel
+
 venv=.build/sdk-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check upstash-redis==1.8.0 pytest==9.0.3

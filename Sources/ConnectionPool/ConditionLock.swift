@@ -8,7 +8,7 @@
 /// monotonic clock (a wall-clock jump never shortens or stretches a pool wait).
 ///
 /// Threading: this is the pool's one `@unchecked Sendable` piece. Every access to `value` goes
-/// through `withLock`; conditions are waited on only while the lock is held (inside `withLock`).
+/// through `withLock` or `wait`, with the mutex held.
 public final class ConditionLock<Value>: @unchecked Sendable {
     /// A condition variable tied to this lock. Create one per waiting thread.
     public final class Condition: @unchecked Sendable {
@@ -51,7 +51,7 @@ public final class ConditionLock<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `body` with the lock held. `wait(on:until:)` may be called only from inside `body`.
+    /// Runs `body` with the lock held.
     public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -63,12 +63,28 @@ public final class ConditionLock<Value>: @unchecked Sendable {
         Condition()
     }
 
-    /// Waits on `condition` until signalled or until `deadline` (monotonic). The lock must be held;
-    /// it is released while waiting and held again on return. Returns false when the deadline passed.
-    /// Spurious wake-ups return true: callers re-check their state.
-    public func wait(on condition: Condition, until deadline: PoolInstant) -> Bool {
+    /// Waits on `condition` until `poll` returns a result, or until `deadline` (monotonic), when
+    /// `timedOut` gives the result. Takes the lock itself; `poll` and `timedOut` run with it held.
+    ///
+    /// No access to the value spans the wait: each closure gets its own short `inout` access, so
+    /// the compiler never assumes the value unchanged while other threads held the lock. Spurious
+    /// wake-ups simply poll again; a signal that raced the deadline is still seen by one last poll.
+    public func wait<Result>(
+        on condition: Condition,
+        until deadline: PoolInstant,
+        poll: (inout Value) -> Result?,
+        timedOut: (inout Value) -> Result
+    ) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         let nanos = max(deadline.nanoseconds, 0)
         var spec = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
-        return pthread_cond_timedwait(condition.cond, mutex, &spec) != ETIMEDOUT
+        while true {
+            if let result = poll(&value) { return result }
+            if pthread_cond_timedwait(condition.cond, mutex, &spec) == ETIMEDOUT {
+                if let result = poll(&value) { return result }
+                return timedOut(&value)
+            }
+        }
     }
 }

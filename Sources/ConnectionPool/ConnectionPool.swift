@@ -96,35 +96,51 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     }
 
     private func acquire(deadline: PoolInstant) throws(PoolError) -> Connection {
-        let action = lock.withLock { $0.machine.borrow(now: .now()) }
+        let (action, condition) = lock.withLock { state in
+            let action = state.machine.borrow(now: .now())
+            guard case .wait(let waiter) = action else { return (action, nil as ConditionLock<State>.Condition?) }
+            // Registered in the same critical section, so no handoff can miss this waiter.
+            let condition = lock.makeCondition()
+            state.conditions[waiter] = condition
+            return (action, condition)
+        }
         switch action {
         case .use(let connection, let needsHealthCheck):
             return needsHealthCheck ? try healthChecked(connection, deadline: deadline) : connection
         case .connect:
             return try connect(deadline: deadline)
         case .wait(let waiter):
-            return try wait(as: waiter, deadline: deadline)
+            return try wait(as: waiter, on: condition!, deadline: deadline)
         case .fail(let error):
             throw error
         }
     }
 
-    private func wait(as waiter: Machine.WaiterID, deadline: PoolInstant) throws(PoolError) -> Connection {
-        let condition = lock.makeCondition()
-        let outcome: Swift.Result<Machine.Handoff, PoolError> = lock.withLock { state in
-            state.conditions[waiter] = condition
-            defer { state.conditions[waiter] = nil }
-            while true {
-                if let handoff = state.machine.collect(waiter) { return .success(handoff) }
-                if state.machine.isShutDown { return .failure(.shutDown) }
-                if !lock.wait(on: condition, until: deadline) {
-                    switch state.machine.waitTimedOut(waiter) {
-                    case .take(let handoff): return .success(handoff)
-                    case .fail(let error): return .failure(error)
-                    }
+    private func wait(
+        as waiter: Machine.WaiterID, on condition: ConditionLock<State>.Condition, deadline: PoolInstant
+    ) throws(PoolError) -> Connection {
+        let outcome: Swift.Result<Machine.Handoff, PoolError> = lock.wait(
+            on: condition,
+            until: deadline,
+            poll: { state in
+                if let handoff = state.machine.collect(waiter) {
+                    state.conditions[waiter] = nil
+                    return .success(handoff)
+                }
+                if state.machine.isShutDown {
+                    state.conditions[waiter] = nil
+                    return .failure(.shutDown)
+                }
+                return nil
+            },
+            timedOut: { state in
+                state.conditions[waiter] = nil
+                switch state.machine.waitTimedOut(waiter) {
+                case .take(let handoff): return .success(handoff)
+                case .fail(let error): return .failure(error)
                 }
             }
-        }
+        )
         switch try outcome.get() {
         case .connection(let connection, let needsHealthCheck):
             return needsHealthCheck ? try healthChecked(connection, deadline: deadline) : connection

@@ -101,9 +101,13 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func manyThreadsNeverOpenMoreThanTheMaximum() {
+    func manyThreadsNeverOpenMoreThanTheMaximumAndNoWaiterIsForgotten() {
         let factory = MockFactory()
-        let pool = pool(max: 3, wait: .seconds(10), factory: factory)
+        let observer = LongestWait()
+        var configuration = PoolConfiguration()
+        configuration.maxConnections = 3
+        configuration.waitTimeout = .seconds(10)
+        let pool = ConnectionPool(configuration: configuration, factory: factory, observer: observer)
         let failures = Atomic<Int>(0)
         let threads = (0..<32).map { _ in
             TestThread {
@@ -122,6 +126,9 @@ import Testing
         #expect(factory.counts.withLock { $0.maxLive } <= 3)
         let stats = pool.statistics
         #expect(stats.inUse == 0 && stats.waiting == 0 && stats.borrows == 32 * 500)
+        // Bodies take microseconds, so no borrower should wait anywhere near the 10 s deadline: a
+        // lost wake-up shows up as a wait that ends only at the deadline.
+        #expect(observer.longest.withLock { $0 } < .seconds(1), "longest wait \(observer.longest.withLock { $0 })")
     }
 
     @Test func perRequestModeOpensAConnectionForEveryBorrow() throws {
@@ -137,6 +144,32 @@ import Testing
         #expect(pool.statistics.closed[.notReused] == 2 && pool.statistics.discarded == 0 && pool.statistics.open == 0)
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func waitsAndTimeoutsUnderHeavyContentionKeepTheCountsExact() {
+        let pool = pool(max: 2, wait: .microseconds(300))
+        let successes = Atomic<Int>(0)
+        let timeouts = Atomic<Int>(0)
+        let threads = (0..<16).map { _ in
+            TestThread {
+                for _ in 0..<2000 {
+                    do {
+                        try pool.withConnection { _ in for _ in 0..<50 { _ = PoolInstant.now() } }
+                        successes.add(1, ordering: .relaxed)
+                    } catch {
+                        timeouts.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        threads.forEach { $0.join() }
+        let stats = pool.statistics
+        #expect(successes.load(ordering: .relaxed) + timeouts.load(ordering: .relaxed) == 32000)
+        #expect(stats.borrows == successes.load(ordering: .relaxed))
+        #expect(stats.waitTimeouts == timeouts.load(ordering: .relaxed))
+        #expect(stats.inUse == 0 && stats.waiting == 0 && stats.open <= 2)
+    }
+
     @Test func shutDownClosesIdleConnectionsAndRefusesBorrows() throws {
         let pool = pool(max: 2)
         let connection = try pool.withConnection { $0 }
@@ -149,4 +182,14 @@ import Testing
             guard case .pool(.shutDown) = error else { Issue.record("got \(error)"); return }
         }
     }
+}
+
+/// Records the longest borrow wait.
+final class LongestWait: ConnectionPoolObserver {
+    let longest = Mutex<Duration>(.zero)
+    func borrowFinished(waited: Duration, outcome: BorrowOutcome) { longest.withLock { $0 = max($0, waited) } }
+    func connectionReturned(after duration: Duration) {}
+    func connectionCreated(in duration: Duration) {}
+    func connectFailed() {}
+    func connectionClosed(reason: ConnectionCloseReason) {}
 }
