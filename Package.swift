@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // 1. C edge: system libraries found through pkg-config, plus shims for what Swift cannot call.
@@ -57,6 +58,13 @@ let package = Package(
             swiftSettings: librarySettings
         ),
 
+        // The session-cache example's origin database (SQLite through GRDB): no Redis, no HTTP.
+        .target(
+            name: "UserDatabase",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: librarySettings
+        ),
+
         // 5. Service: wires the pool, the Redis client and the HTTP layer.
         .target(
             name: "GatewayService",
@@ -64,6 +72,7 @@ let package = Package(
                 "ConnectionPool",
                 "RedisClient",
                 "HTTPServer",
+                "UserDatabase",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -116,6 +125,11 @@ let package = Package(
         .testTarget(
             name: "HTTPServerTests",
             dependencies: ["HTTPServer", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UserDatabaseTests",
+            dependencies: ["UserDatabase"],
             swiftSettings: strictSettings
         ),
         .testTarget(

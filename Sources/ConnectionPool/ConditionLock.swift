@@ -34,6 +34,11 @@ public final class ConditionLock<Value>: @unchecked Sendable {
         public func signal() {
             pthread_cond_signal(cond)
         }
+
+        /// Wakes every thread waiting on this condition.
+        public func broadcast() {
+            pthread_cond_broadcast(cond)
+        }
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -63,8 +68,8 @@ public final class ConditionLock<Value>: @unchecked Sendable {
         Condition()
     }
 
-    /// Waits on `condition` until `poll` returns a result, or until `deadline` (monotonic), when
-    /// `timedOut` gives the result. Takes the lock itself; `poll` and `timedOut` run with it held.
+    /// Waits on `condition` until `poll` returns a non-nil result, or until `deadline` (monotonic),
+    /// when `timedOut` gives the result. Takes the lock itself; `poll` and `timedOut` run with it held.
     ///
     /// No access to the value spans the wait: each closure gets its own short `inout` access, so
     /// the compiler never assumes the value unchanged while other threads held the lock. Spurious

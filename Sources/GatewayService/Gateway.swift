@@ -2,6 +2,7 @@ public import ConnectionPool
 public import HTTPServer
 public import Logging
 public import RedisClient
+import UserDatabase
 
 /// The running service: one shared Redis connection pool, the routes, and the HTTP server.
 ///
@@ -16,8 +17,8 @@ public final class Gateway: Sendable {
     private let server: HTTPServer
     private let logger: Logger
 
-    /// Builds the pool and routes and starts listening.
-    public init(configuration: GatewayConfiguration, logger: Logger) throws(HTTPServerError) {
+    /// Builds the pool, opens the origin database, builds the routes and starts listening.
+    public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
         self.configuration = configuration
         self.logger = logger
         let metrics = PoolMetrics(poolName: configuration.redis.url.poolName)
@@ -31,6 +32,13 @@ public final class Gateway: Sendable {
         let syncToken = SyncToken()
         var policy = configuration.commandPolicy
         policy.blockingLimit = configuration.redis.socketTimeout
+        let users: UserStore
+        do {
+            users = try UserStore(path: configuration.session.databasePath, seedUsers: configuration.session.seedUsers)
+        } catch {
+            throw .database("cannot open \(configuration.session.databasePath): \(error)")
+        }
+        let sessionMetrics = SessionMetrics(registry: metrics.registry)
         let authenticator = Authenticator(configuration: configuration.auth)
         if !authenticator.isEnabled {
             logger.warning("AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); anyone who reaches this port can run commands")
@@ -38,8 +46,12 @@ public final class Gateway: Sendable {
         let router = GatewayRoutes(
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
             health: HealthHandlers(redis: redis),
-            pool: PoolHandlers(redis: redis, rendering: PoolStatsRendering(metrics: metrics)),
+            pool: PoolHandlers(redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics)),
             commands: CommandHandlers(redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken),
+            sessions: SessionHandlers(
+                redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,
+                flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),
+                generations: UserGenerations()),
             authenticator: authenticator,
             protectMetrics: configuration.auth.protectMetrics,
             syncToken: syncToken,
@@ -49,10 +61,14 @@ public final class Gateway: Sendable {
         var http = configuration.http
         // Room for a fully percent-encoded key of the longest allowed size, plus headers.
         http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 8 * 1024)
-        server = try HTTPServer(configuration: http) { request in
-            var response = logging.handle(request, with: router.respond(to:))
-            response.headers.append(("upstash-sync-token", syncToken.current))
-            return response
+        do throws(HTTPServerError) {
+            server = try HTTPServer(configuration: http) { request in
+                var response = logging.handle(request, with: router.respond(to:))
+                response.headers.append(("upstash-sync-token", syncToken.current))
+                return response
+            }
+        } catch {
+            throw .http(error)
         }
     }
 
@@ -65,5 +81,20 @@ public final class Gateway: Sendable {
         server.shutdown(grace: configuration.shutdownGrace)
         pool.shutDown()
         logger.info("stopped")
+    }
+}
+
+/// Why the gateway could not start.
+public enum GatewayStartError: Error, CustomStringConvertible {
+    /// The HTTP server could not listen.
+    case http(HTTPServerError)
+    /// The origin database could not be opened or created.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .http(let error): error.description
+        case .database(let message): message
+        }
     }
 }

@@ -30,6 +30,12 @@ extension GatewayConfiguration {
         case maxBatchCommands = "GATEWAY_MAX_BATCH_COMMANDS"
         case maxCommandArguments = "GATEWAY_MAX_COMMAND_ARGUMENTS"
         case poolMode = "GATEWAY_POOL_MODE"
+        case databasePath = "GATEWAY_DATABASE_PATH"
+        case seedUsers = "GATEWAY_SEED_USERS"
+        case sessionTTL = "GATEWAY_SESSION_TTL_S"
+        case userCacheTTL = "GATEWAY_USER_CACHE_TTL_S"
+        case negativeCacheTTL = "GATEWAY_NEGATIVE_CACHE_TTL_S"
+        case secureCookie = "GATEWAY_COOKIE_SECURE"
     }
 
     /// The defaults overridden by `environment` (variable name → value); throws a message naming
@@ -98,6 +104,19 @@ extension GatewayConfiguration {
             case "per-request": pool.reuseConnections = false
             default: throw ConfigurationError(key: key, message: "'\(text)' is not pooled or per-request")
             }
+        case .databasePath:
+            guard !text.isEmpty else { throw ConfigurationError(key: key, message: "must not be empty") }
+            session.databasePath = text
+        case .seedUsers:
+            session.seedUsers = try integer(key, text, in: 0...10_000_000)
+        case .sessionTTL:
+            session.sessionTTLSeconds = try integer(key, text, in: 1...31_536_000)
+        case .userCacheTTL:
+            session.userCacheTTLSeconds = try integer(key, text, in: 1...31_536_000)
+        case .negativeCacheTTL:
+            session.negativeCacheTTLSeconds = try integer(key, text, in: 1...31_536_000)
+        case .secureCookie:
+            session.secureCookie = try flag(key, text)
         }
     }
 
@@ -153,6 +172,8 @@ extension GatewayConfiguration {
                 + (auth.protectMetrics ? ", metrics protected" : ", metrics open"),
             "commands: " + (commandPolicy.allowList.map { "allow-list of \($0.count)" } ?? "\(commandPolicy.denied.count) denied")
                 + ", batches up to \(commandLimits.maxCommandsPerBatch) commands",
+            "sessions: database \(session.databasePath) (\(session.seedUsers) users seeded when empty), sessions \(session.sessionTTLSeconds) s, "
+                + "user cache \(session.userCacheTTLSeconds) s, negative cache \(session.negativeCacheTTLSeconds) s",
             "http: \(http.host):\(http.port), \(http.workerThreads) worker threads, "
                 + "\(http.connectionLimit) connections max, bodies up to \(http.maxBodyBytes) bytes, "
                 + "keys up to \(maxKeyBytes) bytes",

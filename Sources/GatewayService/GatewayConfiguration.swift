@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Longest accepted cache key, in bytes after percent-decoding. Raising it raises the per-connection
     /// header buffer too (room for the key fully percent-encoded).
     public var maxKeyBytes = 1024
+    /// The session-cache service: origin database and lifetimes.
+    public var session = SessionConfiguration()
     /// Tokens for the API; none means authentication is off.
     public var auth = AuthConfiguration()
     /// Which commands the command API runs (its blocking limit is set from the socket timeout).

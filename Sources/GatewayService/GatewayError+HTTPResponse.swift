@@ -12,6 +12,12 @@ extension GatewayError {
         case .unauthorized:
             return .error(
                 401, "WRONGPASS invalid or missing auth token", headers: [("WWW-Authenticate", #"Bearer realm="redis-gateway""#)])
+        case .notLoggedIn(let message):
+            return .error(401, message, headers: [("WWW-Authenticate", #"Session realm="redis-gateway""#)])
+        case .loadTimedOut(let message):
+            return .error(504, message)
+        case .database(let message):
+            return .error(503, "database unavailable: \(message)", headers: [("Retry-After", String(retryAfterSeconds))])
         case .forbidden(let message):
             return .error(403, message)
         case .payloadTooLarge(let message):

@@ -8,6 +8,12 @@ public enum GatewayError: Error, Sendable {
     case badRequest(String)
     /// No token, or a wrong one.
     case unauthorized
+    /// No valid session (the session-cache API).
+    case notLoggedIn(String)
+    /// Waiting for another request's load of the same data took too long.
+    case loadTimedOut(String)
+    /// The origin database failed.
+    case database(String)
     /// The token may not do this (read-only), or the command policy refuses it.
     case forbidden(String)
     /// The request is larger than a configured bound.

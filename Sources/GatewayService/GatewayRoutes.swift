@@ -21,6 +21,7 @@ struct GatewayRoutes {
     let health: HealthHandlers
     let pool: PoolHandlers
     let commands: CommandHandlers
+    let sessions: SessionHandlers
     let authenticator: Authenticator
     let protectMetrics: Bool
     let syncToken: SyncToken
@@ -45,6 +46,10 @@ struct GatewayRoutes {
         add(.get, "/metrics", .metrics) { request, _ in pool.metrics(request) }
         add(.get, "/healthz", .open) { request, _ in health.healthz(request) }
         add(.get, "/readyz", .open) { request, _ throws(GatewayError) in try health.readyz(request) }
+        add(.post, "/api/login", .open) { request, _ throws(GatewayError) in try sessions.login(request) }
+        add(.get, "/api/data", .open) { request, _ throws(GatewayError) in try sessions.data(request) }
+        add(.post, "/api/logout", .open) { request, _ throws(GatewayError) in try sessions.logout(request) }
+        add(.put, "/api/users/{id}", .write) { request, _ throws(GatewayError) in try sessions.updateUser(request) }
         add(.post, "/", .command, commands.single)
         add(.post, "/pipeline", .command, commands.pipeline)
         add(.post, "/multi-exec", .command, commands.multiExec)

@@ -6,6 +6,7 @@ import Synchronization
 /// Renders the pool's statistics as JSON (`/pool/stats`) or Prometheus text (`/metrics`).
 struct PoolStatsRendering: Sendable {
     let metrics: PoolMetrics
+    let session: SessionMetrics
 
     /// The content type of the Prometheus text exposition format.
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -36,7 +37,8 @@ struct PoolStatsRendering: Sendable {
             "closed":{\(closed)},"last_connect_error":\(lastError),\
             "wait_time":\(summary(metrics.waitSummary.withLock { $0 })),\
             "use_time":\(summary(metrics.useSummary.withLock { $0 })),\
-            "create_time":\(summary(metrics.createSummary.withLock { $0 }))}
+            "create_time":\(summary(metrics.createSummary.withLock { $0 })),\
+            "session_cache":\(session.json)}
             """
     }
 

@@ -67,6 +67,18 @@ struct GatewayCommand: ParsableCommand {
             "pooled, or per-request: a new Redis connection per request, ONLY to demonstrate the anti-pattern (env GATEWAY_POOL_MODE; default pooled)"
     )
     var poolMode: String?
+    @Option(help: "SQLite file of the session example's users (env GATEWAY_DATABASE_PATH; default data/users.sqlite)")
+    var databasePath: String?
+    @Option(help: "Demo users seeded into an empty database (env GATEWAY_SEED_USERS; default 1000)")
+    var seedUsers: String?
+    @Option(help: "Session lifetime, sliding, s (env GATEWAY_SESSION_TTL_S; default 1800)")
+    var sessionTtl: String?
+    @Option(help: "User data cache lifetime, s (env GATEWAY_USER_CACHE_TTL_S; default 3600)")
+    var userCacheTtl: String?
+    @Option(help: "Lifetime of a cached absence, s (env GATEWAY_NEGATIVE_CACHE_TTL_S; default 30)")
+    var negativeCacheTtl: String?
+    @Option(help: "Mark the session cookie Secure: 1 or 0 (env GATEWAY_COOKIE_SECURE; default 0)")
+    var cookieSecure: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (env GATEWAY_LOG_LEVEL; default info)")
     var logLevel: String?
 
@@ -82,6 +94,8 @@ struct GatewayCommand: ParsableCommand {
             (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),
             (.commandAllowList, commandAllowlist), (.maxBatchCommands, maxBatchCommands),
             (.maxCommandArguments, maxCommandArguments), (.poolMode, poolMode),
+            (.databasePath, databasePath), (.seedUsers, seedUsers), (.sessionTTL, sessionTtl),
+            (.userCacheTTL, userCacheTtl), (.negativeCacheTTL, negativeCacheTtl), (.secureCookie, cookieSecure),
         ]
         for case (let key, let value?) in flags { environment[key.rawValue] = value }
 

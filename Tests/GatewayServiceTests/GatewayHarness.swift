@@ -1,4 +1,5 @@
 import ConnectionPool
+import Foundation
 import GatewayService
 import HTTPServer
 import Logging
@@ -17,6 +18,8 @@ struct GatewayHarness {
         configuration.http.workerThreads = 4
         configuration.pool.maxConnections = 4
         configuration.shutdownGrace = .seconds(2)
+        configuration.session.databasePath = temporaryDatabasePath()
+        configuration.session.seedUsers = 100
         adjust(&configuration)
         gateway = try Gateway(configuration: configuration, logger: Logger(label: "test"))
         client = HTTPTestClient(port: gateway.port)
@@ -32,6 +35,11 @@ struct GatewayHarness {
     func request(_ method: String, _ target: String, text: String, headers: [(String, String)] = []) -> TestResponse {
         request(method, target, headers: headers, body: Array(text.utf8))
     }
+}
+
+/// A fresh SQLite path under the temporary directory.
+func temporaryDatabasePath() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("gateway-test-\(UUID().uuidString)/users.sqlite").path
 }
 
 /// Percent-encodes every byte that is not unreserved, for building paths from keys.

@@ -22,6 +22,8 @@ import Testing
         configuration.http.port = 0
         configuration.http.workerThreads = 8
         configuration.pool.maxConnections = 6
+        configuration.session.databasePath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).sqlite").path
         let gateway = try Gateway(configuration: configuration, logger: Logger(label: "load-test"))
         defer { gateway.shutdown() }
 
@@ -63,20 +65,26 @@ import Testing
         #expect(stats.inUse == 0 && stats.waiting == 0 && stats.open <= 6)
     }
 
-    @Test func theSessionScenarioSaysWhatItNeeds() throws {
-        let gateway = try Gateway(
-            configuration: {
-                var configuration = GatewayConfiguration()
-                configuration.redis.url = try RedisURL(parsing: RedisServer.shared.url)
-                configuration.http.port = 0
-                return configuration
-            }(), logger: Logger(label: "load-test"))
+    @Test func theSessionScenarioLogsInAndReadsData() throws {
+        var configuration = GatewayConfiguration()
+        configuration.redis.url = try RedisURL(parsing: RedisServer.shared.url)
+        configuration.http.port = 0
+        configuration.session.databasePath =
+            FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).sqlite").path
+        configuration.session.seedUsers = 20
+        let gateway = try Gateway(configuration: configuration, logger: Logger(label: "load-test"))
         defer { gateway.shutdown() }
-        let load = LoadConfiguration(target: try LoadTarget(parsing: "http://127.0.0.1:\(gateway.port)"), scenario: .sessionData(users: 2))
+        var load = LoadConfiguration(target: try LoadTarget(parsing: "http://127.0.0.1:\(gateway.port)"), scenario: .sessionData(users: 20))
+        load.maxRequests = 500
+        load.connections = 10
+        let report = try LoadRunner(configuration: load).run()
+        #expect(report.successes == 500, "failures: \(report.failures)")
+        var tooMany = load
+        tooMany.scenario = .sessionData(users: 21)
         #expect {
-            try LoadRunner(configuration: load).run()
+            try LoadRunner(configuration: tooMany).run()
         } throws: { error in
-            (error as? LoadTestError)?.description.contains("session-cache service") == true
+            (error as? LoadTestError)?.description.contains("logging in user 21 failed") == true
         }
     }
 

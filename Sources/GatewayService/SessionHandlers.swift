@@ -1,0 +1,234 @@
+import Foundation
+import HTTPServer
+import RedisClient
+import Synchronization
+import UserDatabase
+
+/// The session-cache example as a service: demo login into a server-side session in Redis, then
+/// `/api/data` served cache-aside from the SQLite origin database, with single-flight loads,
+/// negative caching and write-through invalidation.
+///
+/// Threading: shared by all worker threads; state is atomic or locked.
+struct SessionHandlers: Sendable {
+    let redis: RedisAccess
+    let users: UserStore
+    let configuration: SessionConfiguration
+    let metrics: SessionMetrics
+    let flights: SingleFlight<Int64, CachedUser>
+    let script: SessionScript
+    let generations: UserGenerations
+
+    /// What the cache holds for a user: their JSON, or the fact that they do not exist.
+    enum CachedUser: Sendable, Equatable {
+        case found([UInt8])
+        case missing
+    }
+
+    static let missingMarker = Array("__missing__".utf8)
+
+    /// `POST /api/login` with `{"user_id": N}`: a new session for an existing user.
+    func login(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        struct Body: Decodable { let user_id: Int64 }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), body.user_id > 0 else {
+            throw .badRequest(#"body must be JSON {"user_id": N} with N a positive whole number"#)
+        }
+        metrics.databaseRead()
+        let user: User?
+        do {
+            user = try users.user(id: body.user_id)
+        } catch {
+            throw .database(String(describing: error))
+        }
+        guard user != nil else { throw .notLoggedIn("no such user: \(body.user_id)") }
+        var generator = SystemRandomNumberGenerator()
+        let sid = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+        let ttl = configuration.sessionTTLSeconds
+        _ = try redis.send(RedisCommand("SET", "session:\(sid)", String(body.user_id), "EX", String(ttl)))
+        return .json(
+            200, #"{"session_id":"\#(sid)","user_id":\#(body.user_id),"expires_in":\#(ttl)}"#,
+            headers: [("Set-Cookie", cookie(sid, maxAge: ttl))])
+    }
+
+    /// `GET /api/data`: the logged-in user's data, cache-aside; `X-Cache: hit|miss`.
+    func data(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let sid = try sessionID(request)
+        // One round trip: read the session, refresh its TTL, read the cached data.
+        guard let (userID, cached) = try script.sessionAndData(sid: sid, ttl: configuration.sessionTTLSeconds, redis: redis) else {
+            throw .notLoggedIn("the session is missing or expired; log in again")
+        }
+        if let cached {
+            metrics.hit()
+            return respond(cached == Self.missingMarker ? .missing : .found(cached), userID: userID, cache: "hit")
+        }
+        metrics.miss()
+        let (value, role) = try flights.value(for: userID) { () throws(GatewayError) in try load(userID) }
+        if role == .joined { metrics.joined() }
+        return respond(value, userID: userID, cache: "miss")
+    }
+
+    /// `POST /api/logout`: deletes the session and clears the cookie.
+    func logout(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let sid = try sessionID(request)
+        _ = try redis.send(RedisCommand("DEL", "session:\(sid)"))
+        return HTTPResponse(status: 204, headers: [("Set-Cookie", cookie("", maxAge: 0))])
+    }
+
+    /// `PUT /api/users/{id}` with `{"name": ..., "email": ...}`: updates the database, then
+    /// invalidates the cached copy so the next read is fresh.
+    func updateUser(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        guard let text = request.parameterString("id"), let id = Int64(text), id > 0 else {
+            throw .badRequest("the user id must be a positive whole number")
+        }
+        struct Body: Decodable {
+            let name: String?
+            let email: String?
+        }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), body.name != nil || body.email != nil else {
+            throw .badRequest(#"body must be JSON {"name": ..., "email": ...} with at least one of them"#)
+        }
+        let updated: User?
+        do {
+            updated = try users.update(id: id, name: body.name, email: body.email)
+        } catch {
+            throw .database(String(describing: error))
+        }
+        guard let updated else { throw .notFound("no such user: \(id)") }
+        generations.bump(id)
+        _ = try redis.send(RedisCommand("DEL", "user_data:\(id)"))
+        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Self.json(updated))
+    }
+
+    // MARK: Steps
+
+    /// The leader's load: re-check the cache (a load may have just finished), read the database,
+    /// store the result (or the user's absence, briefly), unless an update raced it.
+    private func load(_ userID: Int64) throws(GatewayError) -> CachedUser {
+        if case .bulk(let bytes) = try redis.send(RedisCommand("GET", "user_data:\(userID)")) {
+            return bytes == Self.missingMarker ? .missing : .found(bytes)
+        }
+        let generation = generations.current(userID)
+        metrics.databaseRead()
+        let user: User?
+        do {
+            user = try users.user(id: userID)
+        } catch {
+            throw .database(String(describing: error))
+        }
+        let value: CachedUser = user.map { .found(Self.json($0)) } ?? .missing
+        guard generations.current(userID) == generation else { return value }  // updated meanwhile: do not cache
+        let ttl = user == nil ? configuration.negativeCacheTTLSeconds : configuration.userCacheTTLSeconds
+        let bytes: [UInt8]
+        switch value {
+        case .found(let json): bytes = json
+        case .missing: bytes = Self.missingMarker
+        }
+        _ = try redis.send(RedisCommand("SET", ["user_data:\(userID)"], bytes: [bytes, Array("EX".utf8), Array(String(ttl).utf8)]))
+        if generations.current(userID) != generation {
+            _ = try redis.send(RedisCommand("DEL", "user_data:\(userID)"))  // an update slipped in: drop what we stored
+        }
+        return value
+    }
+
+    private func respond(_ value: CachedUser, userID: Int64, cache: String) -> HTTPResponse {
+        switch value {
+        case .found(let json):
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Cache", cache)], body: json)
+        case .missing:
+            return .error(404, "user \(userID) no longer exists", headers: [("X-Cache", cache)])
+        }
+    }
+
+    /// The session id from the `sid` cookie or `Authorization: Session <sid>`.
+    private func sessionID(_ request: HTTPRequest) throws(GatewayError) -> String {
+        var candidate: Substring?
+        if let cookies = request.header("cookie") {
+            for part in cookies.split(separator: ";") {
+                let pair = part.drop { $0 == " " }
+                if pair.hasPrefix("sid=") { candidate = pair.dropFirst(4) }
+            }
+        }
+        if candidate == nil, let authorization = request.header("authorization"), authorization.hasPrefix("Session ") {
+            candidate = authorization.dropFirst("Session ".count)
+        }
+        guard let sid = candidate, sid.count == 32, sid.allSatisfy(\.isHexDigit) else {
+            throw .notLoggedIn("not logged in: POST /api/login first")
+        }
+        return String(sid)
+    }
+
+    private func cookie(_ sid: String, maxAge: Int) -> String {
+        "sid=\(sid); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (configuration.secureCookie ? "; Secure" : "")
+    }
+
+    static func json(_ user: User) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? Array(encoder.encode(user))) ?? Array("{}".utf8)
+    }
+}
+
+/// The Lua script that reads a session, refreshes its TTL and reads the user's cached data in one
+/// round trip (EVALSHA, loaded once; reloaded after a Redis restart empties the script cache).
+final class SessionScript: Sendable {
+    static let source = """
+        local uid = redis.call('GET', KEYS[1])
+        if not uid then return false end
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        return {uid, redis.call('GET', 'user_data:' .. uid)}
+        """
+    private let sha = Mutex<String?>(nil)
+
+    /// (user id, cached bytes or nil), or nil when there is no such session.
+    func sessionAndData(sid: String, ttl: Int, redis: RedisAccess) throws(GatewayError) -> (Int64, [UInt8]?)? {
+        for attempt in 0..<2 {
+            let loaded: String
+            if let known = sha.withLock({ $0 }), attempt == 0 {
+                loaded = known
+            } else {
+                guard case .bulk(let bytes) = try redis.send(RedisCommand("SCRIPT", "LOAD", Self.source)) else {
+                    throw .redisReply("SCRIPT LOAD did not return a SHA")
+                }
+                loaded = String(decoding: bytes, as: UTF8.self)
+                sha.withLock { $0 = loaded }
+            }
+            let reply = try redis.pipeline([RedisCommand("EVALSHA", loaded, "1", "session:\(sid)", String(ttl))])[0]
+            switch reply {
+            case .null:
+                return nil
+            case .array(let parts) where parts.count == 2:
+                guard let text = parts[0].bytes, let userID = Int64(String(decoding: text, as: UTF8.self)) else {
+                    throw .redisReply("malformed session value")
+                }
+                if case .bulk(let data) = parts[1] { return (userID, data) }
+                return (userID, nil)
+            case .error(let message) where message.hasPrefix("NOSCRIPT"):
+                continue
+            case .error(let message):
+                throw .redisReply(message)
+            case .array, .status, .integer, .bulk:
+                throw .redisReply("unexpected reply from the session script")
+            }
+        }
+        throw .redisReply("the session script could not be loaded")
+    }
+}
+
+/// Per-user update counters: a load that started before an update must not cache what it read.
+final class UserGenerations: Sendable {
+    private let generations = Mutex<[Int64: UInt64]>([:])
+
+    func current(_ id: Int64) -> UInt64 {
+        generations.withLock { $0[id, default: 0] }
+    }
+
+    func bump(_ id: Int64) {
+        generations.withLock { $0[id, default: 0] += 1 }
+    }
+}
+
+extension String {
+    /// The string with leading zeros up to `width` characters.
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
