@@ -4,7 +4,7 @@
 FROM swift:6.2-bookworm AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd-dev libhiredis-dev pkg-config \
+    && apt-get install -y --no-install-recommends libmicrohttpd-dev libhiredis-dev libsqlite3-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -17,15 +17,18 @@ RUN swift build -c release --product redis-gateway --static-swift-stdlib \
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 libhiredis0.14 libstdc++6 curl \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 libhiredis0.14 libsqlite3-0 libstdc++6 curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 gateway \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gateway
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gateway \
+    && install -d -o 10001 -g 10001 /var/lib/redis-gateway
 COPY --from=builder /out/redis-gateway /usr/local/bin/redis-gateway
 USER 10001:10001
 ENV GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8080 \
+    GATEWAY_DATABASE_PATH=/var/lib/redis-gateway/users.sqlite \
     REDIS_URL=redis://redis:6379/0
+VOLUME ["/var/lib/redis-gateway"]
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
     CMD ["curl", "-fsS", "http://127.0.0.1:8080/healthz"]
