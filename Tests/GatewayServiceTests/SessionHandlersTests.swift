@@ -10,7 +10,8 @@ import Testing
 /// The session-cache example end to end: login, cache-aside data, stampede protection,
 /// invalidation, negative caching, logout, Redis down.
 @Suite struct SessionHandlersTests {
-    let redis = RedisServer.shared
+    /// A server of its own per test: session and user keys have fixed names (`user_data:{id}`).
+    let redis = RedisServer()
 
     func login(_ harness: GatewayHarness, user: Int) -> (sid: String, response: TestResponse) {
         let response = harness.request("POST", "/api/login", text: #"{"user_id": \#(user)}"#)
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func loginSetsAnHttpOnlyCookieAndASessionInRedis() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, response) = login(harness, user: 7)
         #expect(response.status == 200)
         #expect(sid.count == 32)
@@ -37,12 +38,12 @@ import Testing
         #expect(Int(redis.command(["TTL", "session:\(sid)"])?.dropFirst() ?? "") ?? 0 > 1790)
         #expect(login(harness, user: 100_000).response.status == 401, "unknown users cannot log in")
         #expect(harness.request("POST", "/api/login", text: "{}").status == 400)
-        let secure = try GatewayHarness { $0.session.secureCookie = true }
+        let secure = try GatewayHarness(redisURL: redis.url) { $0.session.secureCookie = true }
         #expect(login(secure, user: 1).response.headers["set-cookie"]?.contains("Secure") == true)
     }
 
     @Test func dataIsAMissThenAHitAndTheSessionSlides() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 3)
         redis.command(["DEL", "user_data:3"])
         redis.command(["EXPIRE", "session:\(sid)", "100"])
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func noValidSessionIs401() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         #expect(harness.request("GET", "/api/data").status == 401)
         #expect(harness.request("GET", "/api/data", headers: [("Cookie", "sid=not-hex")]).status == 401)
         #expect(harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(String(repeating: "a", count: 32))")]).status == 401)
@@ -66,7 +67,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func fiftyConcurrentFirstRequestsReadTheDatabaseOnce() throws {
-        let harness = try GatewayHarness {
+        let harness = try GatewayHarness(redisURL: redis.url) {
             $0.http.workerThreads = 16; $0.pool.maxConnections = 16
         }
         let user = 42
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func anUpdateInvalidatesTheCachedCopy() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 5)
         let cookie = [("Cookie", "sid=\(sid)")]
         _ = harness.request("GET", "/api/data", headers: cookie)
@@ -109,7 +110,7 @@ import Testing
 
     @Test func aDeletedUserIs404AndTheAbsenceIsCachedBriefly() throws {
         let path = temporaryDatabasePath()
-        let harness = try GatewayHarness {
+        let harness = try GatewayHarness(redisURL: redis.url) {
             $0.session.databasePath = path; $0.session.negativeCacheTTLSeconds = 30
         }
         let (sid, _) = login(harness, user: 9)
@@ -137,7 +138,7 @@ import Testing
     }
 
     @Test func logoutEndsTheSession() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 2)
         let logout = harness.request("POST", "/api/logout", headers: [("Cookie", "sid=\(sid)")])
         #expect(logout.status == 204)
@@ -160,7 +161,7 @@ import Testing
     }
 
     @Test func statsCountHitsMissesReadsAndJoins() throws {
-        let harness = try GatewayHarness()
+        let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 11)
         redis.command(["DEL", "user_data:11"])
         _ = harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(sid)")])

@@ -66,8 +66,9 @@ import Testing
     }
 
     @Test func theSessionScenarioLogsInAndReadsData() throws {
+        let redis = RedisServer()  // user keys have fixed names (`user_data:{id}`): keep them apart from other tests
         var configuration = GatewayConfiguration()
-        configuration.redis.url = try RedisURL(parsing: RedisServer.shared.url)
+        configuration.redis.url = try RedisURL(parsing: redis.url)
         configuration.http.port = 0
         configuration.session.databasePath =
             FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).sqlite").path
