@@ -52,9 +52,9 @@ struct CommandHandlers: Sendable {
     /// `POST /pipeline`: all commands in one write, replies read back in order.
     func pipeline(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
         let format = try ResponseFormat(request, allowRESP2: true)
-        let commands = try batch(request, role: role)
+        let (commands, writes) = try batch(request, role: role)
         let replies = try redis.pipeline(commands.map(RedisCommand.init(arguments:)))
-        if commands.contains(where: { !CommandPolicy.isRead($0) }) { syncToken.recordWrite() }
+        if writes { syncToken.recordWrite() }
         switch format {
         case .resp2:
             var bytes: [UInt8] = []
@@ -72,10 +72,10 @@ struct CommandHandlers: Sendable {
         case .json(let chosen): encoding = chosen
         case .resp2: throw .badRequest("ERR Upstash-Response-Format resp2 is not supported for /multi-exec")
         }
-        let commands = try batch(request, role: role)
+        let (commands, writes) = try batch(request, role: role)
         let replies = try redis.pipeline(
             [RedisCommand("MULTI")] + commands.map(RedisCommand.init(arguments:)) + [RedisCommand("EXEC")])
-        if commands.contains(where: { !CommandPolicy.isRead($0) }) { syncToken.recordWrite() }
+        if writes { syncToken.recordWrite() }
         switch replies[replies.count - 1] {
         case .array(let results):
             return jsonResponse(RESTResultRendering.entries(results, encoding: encoding))
@@ -94,7 +94,8 @@ struct CommandHandlers: Sendable {
         HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
     }
 
-    private func batch(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> [[[UInt8]]] {
+    /// The checked commands of a batch body, and whether any of them writes.
+    private func batch(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> (commands: [[[UInt8]]], writes: Bool) {
         let commands: [[[UInt8]]]
         do {
             commands = try CommandBodyParser.parseBatch(request.body, maxCommands: limits.maxCommandsPerBatch + 1)
@@ -104,27 +105,30 @@ struct CommandHandlers: Sendable {
         if commands.count > limits.maxCommandsPerBatch {
             throw .payloadTooLarge("ERR more than \(limits.maxCommandsPerBatch) commands in one batch")
         }
+        var writes = false
         for (index, command) in commands.enumerated() {
-            try check(command, role: role, label: "command \(index): ")
+            writes = try check(command, role: role, label: "command \(index): ") || writes
         }
-        return commands
+        return (commands, writes)
     }
 
-    private func check(_ command: [[UInt8]], role: CallerRole, label: String = "") throws(GatewayError) {
+    /// Applies the limits and the command policy; returns whether the command writes.
+    private func check(_ command: [[UInt8]], role: CallerRole, label: String = "") throws(GatewayError) -> Bool {
         if command.count > limits.maxArgumentsPerCommand {
             throw .payloadTooLarge("ERR \(label)more than \(limits.maxArgumentsPerCommand) arguments")
         }
-        switch policy.violation(of: command, role: role) {
-        case nil: return
+        let (violation, writes) = policy.review(command, role: role)
+        switch violation {
+        case nil: return writes
         case .connectionState(let message)?, .blocking(let message)?: throw .badRequest(label + message)
         case .denied(let message)?, .readOnly(let message)?: throw .forbidden(label + message)
         }
     }
 
     private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat) throws(GatewayError) -> HTTPResponse {
-        try check(command, role: role)
+        let writes = try check(command, role: role)
         let reply = try redis.pipeline([RedisCommand(arguments: command)])[0]
-        if !CommandPolicy.isRead(command) { syncToken.recordWrite() }
+        if writes { syncToken.recordWrite() }
         if let message = reply.errorMessage { throw .badRequest(message) }
         switch format {
         case .resp2:

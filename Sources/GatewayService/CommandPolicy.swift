@@ -28,8 +28,21 @@ public struct CommandPolicy: Sendable, Equatable {
 
     /// Checks one command for a caller; nil when it may run.
     func violation(of arguments: [[UInt8]], role: CallerRole) -> Violation? {
+        review(arguments, role: role).violation
+    }
+
+    /// Checks one command for a caller and says whether it writes (for read-your-writes
+    /// bookkeeping), naming the command once for both.
+    func review(_ arguments: [[UInt8]], role: CallerRole) -> (violation: Violation?, writes: Bool) {
         let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
         let qualified = CommandTable.qualifiedName(arguments)
+        let writes = !CommandTable.readOnly.contains(name) && !CommandTable.readOnly.contains(qualified)
+        return (violation(arguments, name: name, qualified: qualified, writes: writes, role: role), writes)
+    }
+
+    private func violation(
+        _ arguments: [[UInt8]], name: String, qualified: String, writes: Bool, role: CallerRole
+    ) -> Violation? {
         if CommandTable.connectionState.contains(name) {
             return .connectionState(
                 "ERR \(name) is not allowed through the gateway: it changes the state of a shared pooled connection"
@@ -48,16 +61,10 @@ public struct CommandPolicy: Sendable, Equatable {
         if let problem = blockingProblem(name, arguments) {
             return .blocking(problem)
         }
-        if role == .readOnly, !CommandTable.readOnly.contains(name), !CommandTable.readOnly.contains(qualified) {
+        if role == .readOnly, writes {
             return .readOnly("NOPERM this token is read-only and \(qualified) writes")
         }
         return nil
-    }
-
-    /// Whether a command only reads (for read-your-writes bookkeeping).
-    static func isRead(_ arguments: [[UInt8]]) -> Bool {
-        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
-        return CommandTable.readOnly.contains(name) || CommandTable.readOnly.contains(CommandTable.qualifiedName(arguments))
     }
 
     private func blockingProblem(_ name: String, _ arguments: [[UInt8]]) -> String? {
