@@ -11,7 +11,7 @@ final class NullConnection: PooledConnection {
 }
 
 struct NullFactory: ConnectionFactory {
-    func makeConnection(timeout: Duration) throws -> NullConnection { NullConnection() }
+    func makeConnection() throws -> NullConnection { NullConnection() }
 }
 
 func makePool(max: Int) -> ConnectionPool<NullFactory> {

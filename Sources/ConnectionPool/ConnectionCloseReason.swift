@@ -4,6 +4,12 @@ public enum ConnectionCloseReason: String, Sendable, CaseIterable {
     case broken
     /// Its health check (PING) failed before it could be lent.
     case healthCheckFailed = "health_check_failed"
+    /// It reached its (jittered) `maxLifetime`.
+    case expired
+    /// It sat idle longer than `idleTimeout` while more than `minIdle` were idle.
+    case idleTimeout = "idle_timeout"
+    /// `invalidateAll()` made it stale (e.g. it points at a Redis that is no longer the master).
+    case invalidated
     /// The pool was shut down.
     case shutdown
     /// Closed after one use because the pool is in connection-per-borrow demonstration mode.

@@ -1,16 +1,22 @@
 /// One shared, blocking, bounded pool of connections.
 ///
-/// - At most `maxConnections` are open at any time; connections are opened lazily.
-/// - A borrower that finds none idle and the pool full waits, first come first served; one
-///   deadline (`waitTimeout`) covers the whole borrow: waiting, connecting, health check.
-/// - Idle connections are reused last-in first-out; one idle for `healthCheckInterval` or more
-///   is health-checked first, and replaced transparently if the check fails.
+/// - At most `maxConnections` are open at any time. Borrowers never dial: a borrower that finds
+///   nothing idle queues (first come first served) and the pool dials for it on a dialling thread,
+///   at most `maxConcurrentDials` at once; a dial whose borrower gave up serves the next one.
+/// - One deadline (`waitTimeout`) covers the whole borrow: waiting, health check.
+/// - Idle connections are reused last-in first-out; one idle for `healthCheckInterval` or more, or
+///   idle while a sibling came back broken, is health-checked first and replaced if the check fails.
 /// - A connection that is not `isReusable` when it comes back is closed, never lent again.
+/// - A failed dial marks the pool down: borrowers that find nothing idle fail at once with
+///   `.unavailable` until a background probe (capped exponential backoff with jitter) succeeds.
+/// - Background maintenance keeps `minIdle` connections open (from the start and after an outage),
+///   closes connections past `maxLifetime` or idle past `idleTimeout`, and reports borrows held
+///   longer than `leakDetectionThreshold`, without touching the borrowing path.
 ///
 /// Threading: every method may be called from any thread. Decisions are taken by
-/// `PoolStateMachine` under a lock; connecting, health checks and closing happen outside it.
-/// Lifecycle: usable at once; `shutDown()` closes idle connections and fails every later borrow;
-/// connections still lent out are closed when they come back.
+/// `PoolStateMachine` under a lock; dials, health checks and closes happen outside it.
+/// Lifecycle: usable at once; `shutDown()` closes idle connections, fails every waiting and later
+/// borrow and stops the maintenance thread; connections still lent out are closed when they come back.
 public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     /// The pooled connection type.
     public typealias Connection = Factory.Connection
@@ -19,6 +25,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private struct State {
         var machine: Machine
         var conditions: [Machine.WaiterID: ConditionLock<State>.Condition] = [:]
+        var maintenanceWanted = false
     }
 
     /// The limits and timings this pool was created with.
@@ -26,28 +33,37 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private let factory: Factory
     private let observer: any ConnectionPoolObserver
     private let lock: ConditionLock<State>
+    private let maintenanceSignal: ConditionLock<State>.Condition
 
-    /// A pool opening connections with `factory`, reporting timings to `observer`.
+    /// A pool opening connections with `factory`, reporting timings and events to `observer`. Starts
+    /// the maintenance thread, which at once dials `minIdle` connections.
     public init(
         configuration: PoolConfiguration,
         factory: Factory,
         observer: any ConnectionPoolObserver = NoPoolObserver()
     ) {
         precondition(configuration.maxConnections > 0, "maxConnections must be positive")
+        precondition(configuration.maxConcurrentDials > 0, "maxConcurrentDials must be positive")
+        var configuration = configuration
+        if !configuration.reuseConnections { configuration.minIdle = 0 }  // nothing is kept in per-borrow mode
         self.configuration = configuration
         self.factory = factory
         self.observer = observer
         self.lock = ConditionLock(State(machine: Machine(configuration: configuration)))
+        self.maintenanceSignal = lock.makeCondition()
+        startMaintenance()
     }
 
-    /// Borrows a connection, runs `body` with it and gives it back on every path (a thrown
-    /// error included). A connection that is not reusable afterwards is closed and discarded.
+    /// Borrows a connection on behalf of `label` (named in leak reports, e.g. the route), runs `body`
+    /// with it and gives it back on every path (a thrown error included). A connection that is not
+    /// reusable afterwards is closed and discarded.
     public func withConnection<Result, Failure: Error>(
+        label: String = "",
         _ body: (Connection) throws(Failure) -> Result
     ) throws(BorrowError<Failure>) -> Result {
         let connection: Connection
         do {
-            connection = try borrow()
+            connection = try borrow(label: label)
         } catch {
             throw .pool(error)
         }
@@ -68,13 +84,34 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         lock.withLock { $0.machine.statistics }
     }
 
-    /// Closes the idle connections and fails every waiting and later borrow with `.shutDown`.
+    /// Up, or down since when and why.
+    public var availability: PoolAvailability {
+        lock.withLock { $0.machine.currentAvailability }
+    }
+
+    /// Closes every idle connection and marks the lent ones to be closed when they come back (e.g.
+    /// the server they point at is no longer the right one). New borrows get fresh connections.
+    public func invalidateAll() {
+        let closing = lock.withLock { state in
+            state.maintenanceWanted = true
+            return state.machine.invalidateAll()
+        }
+        maintenanceSignal.signal()
+        for connection in closing {
+            connection.close()
+            observer.connectionClosed(reason: .invalidated)
+        }
+    }
+
+    /// Closes the idle connections, fails every waiting and later borrow with `.shutDown` and
+    /// stops the maintenance thread.
     public func shutDown() {
         let (closing, conditions) = lock.withLock { state in
             let (closing, woken) = state.machine.shutDown()
             return (closing, woken.compactMap { state.conditions[$0] })
         }
         conditions.forEach { $0.signal() }
+        maintenanceSignal.signal()
         for connection in closing {
             connection.close()
             observer.connectionClosed(reason: .shutdown)
@@ -83,10 +120,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     // MARK: Borrowing
 
-    private func borrow() throws(PoolError) -> Connection {
+    private func borrow(label: String) throws(PoolError) -> Connection {
         let start = PoolInstant.now()
         do {
-            let connection = try acquire(deadline: start.advanced(by: configuration.waitTimeout))
+            let connection = try acquire(label: label, deadline: start.advanced(by: configuration.waitTimeout))
             observer.borrowFinished(waited: PoolInstant.now().duration(since: start), outcome: .succeeded)
             return connection
         } catch {
@@ -95,99 +132,149 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         }
     }
 
-    private func acquire(deadline: PoolInstant) throws(PoolError) -> Connection {
-        let (action, condition) = lock.withLock { state in
-            let action = state.machine.borrow(now: .now())
-            guard case .wait(let waiter) = action else { return (action, nil as ConditionLock<State>.Condition?) }
-            // Registered in the same critical section, so no handoff can miss this waiter.
-            let condition = lock.makeCondition()
-            state.conditions[waiter] = condition
-            return (action, condition)
-        }
-        switch action {
-        case .use(let connection, let needsHealthCheck):
-            return needsHealthCheck ? try healthChecked(connection, deadline: deadline) : connection
-        case .connect:
-            return try connect(deadline: deadline)
-        case .wait(let waiter):
-            return try wait(as: waiter, on: condition!, deadline: deadline)
-        case .fail(let error):
-            throw error
+    private func acquire(label: String, deadline: PoolInstant) throws(PoolError) -> Connection {
+        while true {
+            let (action, condition) = lock.withLock { state in
+                let action = state.machine.borrow(now: .now(), label: label)
+                guard case .wait(let waiter, _) = action else { return (action, nil as ConditionLock<State>.Condition?) }
+                // Registered in the same critical section, so no handoff can miss this waiter.
+                let condition = lock.makeCondition()
+                state.conditions[waiter] = condition
+                return (action, condition)
+            }
+            switch action {
+            case .use(let connection, let needsHealthCheck):
+                if !needsHealthCheck || passesHealthCheck(connection, deadline: deadline) { return connection }
+            case .wait(let waiter, let dials):
+                startDials(dials)
+                return try wait(as: waiter, on: condition!, deadline: deadline)
+            case .fail(let error):
+                throw error
+            }
         }
     }
 
     private func wait(
         as waiter: Machine.WaiterID, on condition: ConditionLock<State>.Condition, deadline: PoolInstant
     ) throws(PoolError) -> Connection {
-        let outcome: Swift.Result<Machine.Handoff, PoolError> = lock.wait(
+        let outcome: Machine.Handoff = lock.wait(
             on: condition,
             until: deadline,
             poll: { state in
-                if let handoff = state.machine.collect(waiter) {
-                    state.conditions[waiter] = nil
-                    return .success(handoff)
-                }
-                if state.machine.isShutDown {
-                    state.conditions[waiter] = nil
-                    return .failure(.shutDown)
-                }
-                return nil
+                guard let handoff = state.machine.collect(waiter) else { return nil }
+                state.conditions[waiter] = nil
+                return handoff
             },
             timedOut: { state in
                 state.conditions[waiter] = nil
                 switch state.machine.waitTimedOut(waiter) {
-                case .take(let handoff): return .success(handoff)
+                case .take(let handoff): return handoff
                 case .fail(let error): return .failure(error)
                 }
             }
         )
-        switch try outcome.get() {
-        case .connection(let connection, let needsHealthCheck):
-            return needsHealthCheck ? try healthChecked(connection, deadline: deadline) : connection
-        case .permitToConnect:
-            return try connect(deadline: deadline)
+        switch outcome {
+        case .connection(let connection): return connection
+        case .failure(let error): throw error
         }
     }
 
-    private func healthChecked(_ connection: Connection, deadline: PoolInstant) throws(PoolError) -> Connection {
+    /// Health-checks an idle connection within what is left of the deadline; a failed one is closed.
+    private func passesHealthCheck(_ connection: Connection, deadline: PoolInstant) -> Bool {
         let remaining = deadline.duration(since: .now())
         if remaining > .zero, connection.checkHealth(timeout: remaining) {
             lock.withLock { $0.machine.healthCheckPassed() }
-            return connection
+            return true
         }
-        lock.withLock { $0.machine.healthCheckFailed() }
+        lock.withLock { $0.machine.healthCheckFailed(connection, now: .now()) }
         connection.close()
         observer.connectionClosed(reason: .healthCheckFailed)
-        return try connect(deadline: deadline)
+        return false
     }
 
-    /// Opens a connection for a slot the state machine reserved for this borrower.
-    private func connect(deadline: PoolInstant) throws(PoolError) -> Connection {
-        let start = PoolInstant.now()
-        let remaining = deadline.duration(since: start)
-        guard remaining > .zero else {
-            let (action, error) = lock.withLock { state in
-                let (action, error) = state.machine.connectAbandoned()
-                return (Wake(action, state), error)
-            }
-            perform(action, closeReason: .broken)
-            throw error
+    // MARK: Dialling
+
+    private func startDials(_ count: Int) {
+        for _ in 0..<count {
+            PoolThread.start(name: "pool-dial") { [self] in dialUntilSatisfied() }
         }
-        do {
-            let connection = try factory.makeConnection(timeout: remaining)
-            lock.withLock { $0.machine.connectSucceeded() }
-            observer.connectionCreated(in: PoolInstant.now().duration(since: start))
-            return connection
-        } catch {
-            let message = String(describing: error)
-            let (action, statistics) = lock.withLock { state in
-                let action = state.machine.connectFailed(message: message)
-                return (Wake(action, state), state.machine.statistics)
+    }
+
+    /// Dials, hands the result to the state machine, and dials again while it asks for more.
+    private func dialUntilSatisfied() {
+        var again = true
+        while again {
+            let start = PoolInstant.now()
+            let dialled: Swift.Result<Connection, any Error>
+            do {
+                dialled = .success(try factory.makeConnection())
+            } catch {
+                dialled = .failure(error)
             }
-            observer.connectFailed()
-            perform(action, closeReason: .broken)
-            throw .connectFailed(message: message, statistics: statistics)
+            let now = PoolInstant.now()
+            let jitter = Double.random(in: 0..<1)
+            let (action, conditions) = lock.withLock { state in
+                let action: Machine.DialAction
+                switch dialled {
+                case .success(let connection): action = state.machine.dialSucceeded(connection, now: now, jitter: jitter)
+                case .failure(let error):
+                    action = state.machine.dialFailed(message: String(describing: error), now: now, jitter: jitter)
+                }
+                if action.wentDown { state.maintenanceWanted = true }
+                return (action, action.wake.compactMap { state.conditions[$0] })
+            }
+            conditions.forEach { $0.signal() }
+            switch dialled {
+            case .success: observer.connectionCreated(in: now.duration(since: start))
+            case .failure(let error): observer.connectFailed(message: String(describing: error))
+            }
+            if action.wentDown {
+                maintenanceSignal.signal()
+                if case .failure(let error) = dialled { observer.poolWentDown(error: String(describing: error)) }
+            }
+            if let downtime = action.recoveredAfter { observer.poolRecovered(after: downtime) }
+            if let connection = action.close {
+                connection.close()
+                observer.connectionClosed(reason: .shutdown)
+            }
+            again = action.dialAgain
         }
+    }
+
+    // MARK: Maintenance
+
+    private func startMaintenance() {
+        let lock = self.lock
+        let signal = maintenanceSignal
+        PoolThread.start(name: "pool-maintenance") { [weak self] in
+            while let nextRun = self?.maintainOnce() {
+                _ = lock.wait(
+                    on: signal,
+                    until: nextRun,
+                    poll: { state in
+                        if state.machine.isShutDown { return true }
+                        guard state.maintenanceWanted else { return nil }
+                        state.maintenanceWanted = false
+                        return true
+                    },
+                    timedOut: { _ in true })
+            }
+        }
+    }
+
+    /// One maintenance pass; nil once the pool is shut down.
+    private func maintainOnce() -> PoolInstant? {
+        let (action, isShutDown) = lock.withLock { state in
+            (state.machine.maintain(now: .now()), state.machine.isShutDown)
+        }
+        if isShutDown { return nil }
+        for (connection, reason) in action.close {
+            connection.close()
+            observer.connectionClosed(reason: reason)
+        }
+        action.leaks.forEach(observer.leakDetected)
+        startDials(action.dials)
+        return action.nextRun
     }
 
     // MARK: Returning
@@ -197,35 +284,16 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         let reusable = healthy && configuration.reuseConnections
         let reason: ConnectionCloseReason = healthy ? .notReused : .broken
         let now = PoolInstant.now()
-        let action = lock.withLock { state in
-            Wake(state.machine.release(connection, reusable: reusable, now: now, closeReason: reason), state)
+        let (action, condition) = lock.withLock { state in
+            let action = state.machine.release(connection, reusable: reusable, now: now, closeReason: reason)
+            return (action, action.wake.flatMap { state.conditions[$0] })
         }
+        condition?.signal()
         observer.connectionReturned(after: now.duration(since: borrowedAt))
-        perform(action, closeReason: reusable ? .shutdown : reason)
-    }
-
-    /// A release action with the condition of the waiter to wake, looked up under the lock.
-    private struct Wake {
-        let action: Machine.ReleaseAction
-        let condition: ConditionLock<State>.Condition?
-
-        init(_ action: Machine.ReleaseAction, _ state: State) {
-            self.action = action
-            switch action {
-            case .wake(let waiter), .closeAndWake(_, let waiter): condition = state.conditions[waiter]
-            case .none, .close: condition = nil
-            }
-        }
-    }
-
-    private func perform(_ wake: Wake, closeReason: ConnectionCloseReason) {
-        wake.condition?.signal()
-        switch wake.action {
-        case .close(let connection), .closeAndWake(let connection, _):
-            connection.close()
+        if let (closing, closeReason) = action.close {
+            closing.close()
             observer.connectionClosed(reason: closeReason)
-        case .none, .wake:
-            break
         }
+        startDials(action.dials)
     }
 }

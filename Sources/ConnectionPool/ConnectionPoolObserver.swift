@@ -1,16 +1,23 @@
-/// Receives the pool's timings and events, e.g. to feed metrics. Called outside the pool's lock,
-/// on the borrowing thread; implementations must be cheap and thread-safe.
+/// Receives the pool's timings and events, e.g. to feed metrics and logs. Called outside the pool's
+/// lock, on the borrowing, dialling or maintenance thread; implementations must be cheap and
+/// thread-safe.
 public protocol ConnectionPoolObserver: Sendable {
-    /// A borrow ended after `waited` (queueing, connecting and health checks included).
+    /// A borrow ended after `waited` (queueing and health checks included).
     func borrowFinished(waited: Duration, outcome: BorrowOutcome)
     /// A connection was held by a borrower for `duration` and returned.
     func connectionReturned(after duration: Duration)
     /// A new connection opened in `duration`.
     func connectionCreated(in duration: Duration)
-    /// Opening a connection failed.
-    func connectFailed()
+    /// Opening a connection failed with `message`.
+    func connectFailed(message: String)
     /// A connection was closed.
     func connectionClosed(reason: ConnectionCloseReason)
+    /// A dial failed while the pool was up: it is down now, and borrows that find nothing idle fail fast.
+    func poolWentDown(error: String)
+    /// A dial succeeded after the pool had been down for `downtime`.
+    func poolRecovered(after downtime: Duration)
+    /// A borrow has been held longer than the leak-detection threshold (reported once per borrow).
+    func leakDetected(_ report: LeakReport)
 }
 
 /// An observer that ignores everything.
@@ -20,8 +27,11 @@ public struct NoPoolObserver: ConnectionPoolObserver {
     public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {}
     public func connectionReturned(after duration: Duration) {}
     public func connectionCreated(in duration: Duration) {}
-    public func connectFailed() {}
+    public func connectFailed(message: String) {}
     public func connectionClosed(reason: ConnectionCloseReason) {}
+    public func poolWentDown(error: String) {}
+    public func poolRecovered(after downtime: Duration) {}
+    public func leakDetected(_ report: LeakReport) {}
 }
 
 /// How a borrow ended.
@@ -30,8 +40,8 @@ public enum BorrowOutcome: Sendable, Equatable {
     case succeeded
     /// The deadline passed.
     case timedOut
-    /// A new connection could not be opened.
-    case connectFailed
+    /// The pool is down: failed at once.
+    case unavailable
     /// The pool is shut down.
     case shutDown
 
@@ -39,7 +49,7 @@ public enum BorrowOutcome: Sendable, Equatable {
     public init(_ error: PoolError) {
         switch error {
         case .timeout: self = .timedOut
-        case .connectFailed: self = .connectFailed
+        case .unavailable: self = .unavailable
         case .shutDown: self = .shutDown
         }
     }

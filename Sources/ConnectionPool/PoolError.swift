@@ -2,8 +2,9 @@
 public enum PoolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The borrow deadline passed while waiting, connecting or health-checking.
     case timeout(waited: Duration, statistics: PoolStatistics)
-    /// A new connection could not be opened.
-    case connectFailed(message: String, statistics: PoolStatistics)
+    /// The server cannot be reached: dials fail since `downSince`, most recently with `lastError`.
+    /// Raised at once (no connect timeout) while the pool is down and nothing is idle.
+    case unavailable(downSince: PoolInstant, lastError: String, statistics: PoolStatistics)
     /// The pool is shut down.
     case shutDown
 
@@ -13,8 +14,10 @@ public enum PoolError: Error, Sendable, Equatable, CustomStringConvertible {
             let last = stats.lastConnectError.map { "; last connect error: \($0)" } ?? ""
             return "no connection available within \(waited) (max \(stats.maxConnections), open \(stats.open), "
                 + "in use \(stats.inUse), waiting \(stats.waiting)\(last))"
-        case .connectFailed(let message, _):
-            return "cannot connect: \(message)"
+        case .unavailable(let since, let message, _):
+            let seconds = PoolInstant.now().duration(since: since).secondsDouble
+            let rounded = (seconds * 10).rounded() / 10
+            return "the server is unreachable (down for \(rounded) s): \(message)"
         case .shutDown:
             return "the connection pool is shut down"
         }

@@ -8,7 +8,7 @@ public struct PoolStatistics: Sendable, Equatable {
     public var idle: Int = 0
     /// Connections lent to borrowers now (including those being health-checked).
     public var inUse: Int = 0
-    /// Connections being opened now.
+    /// Connections being dialled now.
     public var connecting: Int = 0
     /// Borrowers queued for a connection now.
     public var waiting: Int = 0
@@ -26,6 +26,18 @@ public struct PoolStatistics: Sendable, Equatable {
     public var healthCheckFailures: Int = 0
     /// The message of the most recent failed connect, if any.
     public var lastConnectError: String?
+    /// Up, or down since when and why.
+    public var availability = PoolAvailability.up
+    /// Times the pool went down (a dial failed while it was up).
+    public var outages: Int = 0
+    /// Times a successful dial brought a down pool back up.
+    public var recoveries: Int = 0
+    /// Background probes started while the pool was down.
+    public var probes: Int = 0
+    /// Borrows failed at once because the pool was down and nothing was idle.
+    public var fastFailures: Int = 0
+    /// Borrows held longer than the leak-detection threshold.
+    public var leaksDetected: Int = 0
 
     /// Connections discarded because they came back broken.
     public var discarded: Int { closed[.broken, default: 0] }

@@ -17,11 +17,12 @@ public protocol PooledConnection: AnyObject {
 
 /// Opens new connections for a pool.
 ///
-/// Threading: called from borrowing threads, concurrently, outside the pool's lock.
+/// Threading: called from the pool's dialling threads (at most `maxConcurrentDials` at once),
+/// outside the pool's lock.
 public protocol ConnectionFactory: Sendable {
     /// The kind of connection this factory opens.
     associatedtype Connection: PooledConnection
 
-    /// Opens, authenticates and prepares one connection, giving up after `timeout`.
-    func makeConnection(timeout: Duration) throws -> Connection
+    /// Opens, authenticates and prepares one connection, within the factory's own connect timeout.
+    func makeConnection() throws -> Connection
 }

@@ -25,7 +25,7 @@ public final class Gateway: Sendable {
         let pool = RedisConnectionPool(
             configuration: configuration.pool,
             factory: RedisConnectionFactory(options: configuration.redis),
-            observer: metrics
+            observer: PoolEventLogging(metrics: metrics, logger: logger)
         )
         self.pool = pool
         let redis = RedisAccess(pool: pool)
@@ -46,7 +46,8 @@ public final class Gateway: Sendable {
         let router = GatewayRoutes(
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
             health: HealthHandlers(redis: redis),
-            pool: PoolHandlers(redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics)),
+            pool: PoolHandlers(
+                redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken),
             sessions: SessionHandlers(
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,

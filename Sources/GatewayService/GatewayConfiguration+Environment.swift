@@ -17,6 +17,14 @@ extension GatewayConfiguration {
         case connectTimeoutMilliseconds = "GATEWAY_CONNECT_TIMEOUT_MS"
         case socketTimeoutMilliseconds = "GATEWAY_SOCKET_TIMEOUT_MS"
         case healthCheckIntervalMilliseconds = "GATEWAY_HEALTH_CHECK_INTERVAL_MS"
+        case minIdle = "GATEWAY_MIN_IDLE"
+        case maxLifetimeSeconds = "GATEWAY_MAX_LIFETIME_S"
+        case idleTimeoutSeconds = "GATEWAY_IDLE_TIMEOUT_S"
+        case maxConcurrentDials = "GATEWAY_MAX_CONCURRENT_DIALS"
+        case reconnectBackoffMilliseconds = "GATEWAY_RECONNECT_BACKOFF_MS"
+        case reconnectBackoffCapMilliseconds = "GATEWAY_RECONNECT_BACKOFF_CAP_MS"
+        case leakDetectionMilliseconds = "GATEWAY_LEAK_DETECTION_MS"
+        case shutdownGraceMilliseconds = "GATEWAY_SHUTDOWN_GRACE_MS"
         case maxBodyBytes = "GATEWAY_MAX_BODY_BYTES"
         case maxKeyBytes = "GATEWAY_MAX_KEY_BYTES"
         case clientName = "GATEWAY_CLIENT_NAME"
@@ -74,6 +82,25 @@ extension GatewayConfiguration {
             redis.socketTimeout = .milliseconds(try integer(key, text, in: 1...3_600_000))
         case .healthCheckIntervalMilliseconds:
             pool.healthCheckInterval = .milliseconds(try integer(key, text, in: 0...86_400_000))
+        case .minIdle:
+            pool.minIdle = try integer(key, text, in: 0...10_000)
+        case .maxLifetimeSeconds:
+            let seconds = try integer(key, text, in: 0...31_536_000)
+            pool.maxLifetime = seconds == 0 ? nil : .seconds(seconds)
+        case .idleTimeoutSeconds:
+            let seconds = try integer(key, text, in: 0...31_536_000)
+            pool.idleTimeout = seconds == 0 ? nil : .seconds(seconds)
+        case .maxConcurrentDials:
+            pool.maxConcurrentDials = try integer(key, text, in: 1...1000)
+        case .reconnectBackoffMilliseconds:
+            pool.reconnectBackoff = .milliseconds(try integer(key, text, in: 1...3_600_000))
+        case .reconnectBackoffCapMilliseconds:
+            pool.reconnectBackoffCap = .milliseconds(try integer(key, text, in: 1...3_600_000))
+        case .leakDetectionMilliseconds:
+            let milliseconds = try integer(key, text, in: 0...86_400_000)
+            pool.leakDetectionThreshold = milliseconds == 0 ? nil : .milliseconds(milliseconds)
+        case .shutdownGraceMilliseconds:
+            shutdownGrace = .milliseconds(try integer(key, text, in: 0...3_600_000))
         case .maxBodyBytes:
             http.maxBodyBytes = try integer(key, text, in: 0...(1 << 31))
         case .maxKeyBytes:
@@ -164,7 +191,10 @@ extension GatewayConfiguration {
             "redis: \(redis.url) (connect timeout \(redis.connectTimeout), socket timeout \(redis.socketTimeout), "
                 + "client name \(redis.clientName ?? "-"))",
             "pool: max \(pool.maxConnections) connections, wait timeout \(pool.waitTimeout), "
-                + "health check after \(pool.healthCheckInterval) idle"
+                + "health check after \(pool.healthCheckInterval) idle, \(pool.minIdle) kept idle, "
+                + "lifetime \(pool.maxLifetime.map { "\($0)" } ?? "unbounded"), idle timeout \(pool.idleTimeout.map { "\($0)" } ?? "none"), "
+                + "\(pool.maxConcurrentDials) dials at once, reconnect backoff \(pool.reconnectBackoff)…\(pool.reconnectBackoffCap), "
+                + "leak detection \(pool.leakDetectionThreshold.map { "after \($0)" } ?? "off")"
                 + (pool.reuseConnections
                     ? "" : " - PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)"),
             "auth: \(auth.tokens.count) full and \(auth.readOnlyTokens.count) read-only tokens"

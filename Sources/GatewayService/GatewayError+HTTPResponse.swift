@@ -39,8 +39,8 @@ extension GatewayError {
             switch error {
             case .timeout:
                 return .error(503, "Redis connection pool exhausted: \(error)", headers: [("Retry-After", String(retryAfterSeconds))])
-            case .connectFailed(let message, _):
-                return .error(503, "Redis unreachable: \(message)", headers: [("Retry-After", String(retryAfterSeconds))])
+            case .unavailable:
+                return .error(503, "Redis unavailable: \(error)", headers: [("Retry-After", String(retryAfterSeconds))])
             case .shutDown:
                 return .error(503, "the gateway is shutting down")
             }

@@ -1,3 +1,4 @@
+import ConnectionPool
 import HTTPServer
 import RedisClient
 
@@ -11,10 +12,17 @@ struct HealthHandlers: Sendable {
         .json(200, #"{"status":"ok"}"#)
     }
 
-    /// `GET /readyz`: 200 when a pooled PING succeeds, else 503 with the reason.
+    /// `GET /readyz`: 503 at once while the pool knows Redis is down (with since when and the last
+    /// error); otherwise 200 when a pooled PING succeeds, else 503 with the reason.
     func readyz(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        let availability = redis.pool.availability
+        if case .down = availability {
+            return .json(
+                503, #"{"status":"unavailable","error":"Redis is down",\#(PoolAvailabilityRendering.members(availability))}"#,
+                headers: [("Retry-After", "1")])
+        }
         _ = try ping()
-        return .json(200, #"{"status":"ready"}"#)
+        return .json(200, #"{"status":"ready","state":"up"}"#)
     }
 
     /// `GET /pool/health`: borrows, PINGs, and reports the round trip in milliseconds.

@@ -23,6 +23,10 @@ public final class PoolMetrics: ConnectionPoolObserver {
     private let created: Counter
     private let connectFailures: Counter
     private let closed: [ConnectionCloseReason: Counter]
+    private let fastFailures: Counter
+    private let outages: Counter
+    private let leaks: Counter
+    let upGauge: Gauge
     let idleGauge: Gauge
     let usedGauge: Gauge
     let maxGauge: Gauge
@@ -71,6 +75,24 @@ public final class PoolMetrics: ConnectionPoolObserver {
                 labels: pool + [("reason", reason.rawValue)])
         }
         self.closed = closed
+        fastFailures = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_fast_failures", unitName: "total",
+                helpText: "Borrows failed at once because Redis was down and no connection was idle"),
+            labels: pool)
+        outages = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_outages", unitName: "total", helpText: "Times a failed connect marked Redis down"),
+            labels: pool)
+        leaks = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_leaks_detected", unitName: "total",
+                helpText: "Borrows held longer than the leak-detection threshold"),
+            labels: pool)
+        upGauge = registry.makeGauge(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_up", unitName: "", helpText: "1 while Redis accepts connections, 0 while down"),
+            labels: pool)
         idleGauge = registry.makeGauge(
             descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
             labels: [("db_client_connection_state", "idle")] + pool)
@@ -92,7 +114,11 @@ public final class PoolMetrics: ConnectionPoolObserver {
     public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {
         waitTime.record(waited)
         waitSummary.withLock { $0.record(waited) }
-        if outcome == .timedOut { timeouts.increment() }
+        switch outcome {
+        case .timedOut: timeouts.increment()
+        case .unavailable: fastFailures.increment()
+        case .succeeded, .shutDown: break
+        }
     }
 
     public func connectionReturned(after duration: Duration) {
@@ -106,12 +132,22 @@ public final class PoolMetrics: ConnectionPoolObserver {
         created.increment()
     }
 
-    public func connectFailed() {
+    public func connectFailed(message: String) {
         connectFailures.increment()
     }
 
     public func connectionClosed(reason: ConnectionCloseReason) {
         closed[reason]?.increment()
+    }
+
+    public func poolWentDown(error: String) {
+        outages.increment()
+    }
+
+    public func poolRecovered(after downtime: Duration) {}
+
+    public func leakDetected(_ report: LeakReport) {
+        leaks.increment()
     }
 }
 

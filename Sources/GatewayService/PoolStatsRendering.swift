@@ -7,6 +7,8 @@ import Synchronization
 struct PoolStatsRendering: Sendable {
     let metrics: PoolMetrics
     let session: SessionMetrics
+    /// The pool's configured `minIdle` (the idle-min gauge).
+    let minIdle: Int
 
     /// The content type of the Prometheus text exposition format.
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -16,7 +18,8 @@ struct PoolStatsRendering: Sendable {
         metrics.idleGauge.set(to: Double(statistics.idle))
         metrics.usedGauge.set(to: Double(statistics.inUse))
         metrics.maxGauge.set(to: Double(statistics.maxConnections))
-        metrics.idleMinGauge.set(to: 0)
+        metrics.idleMinGauge.set(to: Double(minIdle))
+        if case .up = statistics.availability { metrics.upGauge.set(to: 1) } else { metrics.upGauge.set(to: 0) }
         metrics.pendingGauge.set(to: Double(statistics.waiting))
         return metrics.registry.emitToBuffer()
     }
@@ -28,13 +31,15 @@ struct PoolStatsRendering: Sendable {
             .joined(separator: ",")
         let lastError = statistics.lastConnectError.map(JSONString.quote) ?? "null"
         return """
-            {"pool":\(JSONString.quote(metrics.poolName)),\
-            "max":\(statistics.maxConnections),"open":\(statistics.open),"idle":\(statistics.idle),\
+            {"pool":\(JSONString.quote(metrics.poolName)),\(PoolAvailabilityRendering.members(statistics.availability)),\
+            "max":\(statistics.maxConnections),"min_idle":\(minIdle),"open":\(statistics.open),"idle":\(statistics.idle),\
             "in_use":\(statistics.inUse),"connecting":\(statistics.connecting),"waiting":\(statistics.waiting),\
             "borrows":\(statistics.borrows),"wait_timeouts":\(statistics.waitTimeouts),\
             "connects":\(statistics.connects),"connect_failures":\(statistics.connectFailures),\
             "discarded":\(statistics.discarded),"health_check_failures":\(statistics.healthCheckFailures),\
             "closed":{\(closed)},"last_connect_error":\(lastError),\
+            "outages":\(statistics.outages),"recoveries":\(statistics.recoveries),"probes":\(statistics.probes),\
+            "fast_failures":\(statistics.fastFailures),"leaks_detected":\(statistics.leaksDetected),\
             "wait_time":\(summary(metrics.waitSummary.withLock { $0 })),\
             "use_time":\(summary(metrics.useSummary.withLock { $0 })),\
             "create_time":\(summary(metrics.createSummary.withLock { $0 })),\

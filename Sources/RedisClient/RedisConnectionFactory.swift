@@ -10,9 +10,9 @@ public struct RedisConnectionFactory: ConnectionFactory {
         self.options = options
     }
 
-    /// Connects within `timeout` (or the configured connect timeout, whichever is shorter).
-    public func makeConnection(timeout: Duration) throws -> RedisConnection {
-        try RedisConnection.connect(options: options, connectTimeout: timeout)
+    /// Connects within the configured connect timeout.
+    public func makeConnection() throws -> RedisConnection {
+        try RedisConnection.connect(options: options)
     }
 }
 

@@ -38,6 +38,22 @@ struct GatewayCommand: ParsableCommand {
     var socketTimeoutMs: String?
     @Option(help: "PING idle connections older than this, ms (env GATEWAY_HEALTH_CHECK_INTERVAL_MS; default 30000)")
     var healthCheckIntervalMs: String?
+    @Option(help: "Idle Redis connections kept open, warmed at start and after an outage (env GATEWAY_MIN_IDLE; default 2)")
+    var minIdle: String?
+    @Option(help: "Recycle Redis connections older than this (±10 % jitter), s, 0 for never (env GATEWAY_MAX_LIFETIME_S; default 1800)")
+    var maxLifetimeS: String?
+    @Option(help: "Close idle connections beyond min-idle after this, s, 0 for never (env GATEWAY_IDLE_TIMEOUT_S; default 600)")
+    var idleTimeoutS: String?
+    @Option(help: "Most Redis connects in flight at once (env GATEWAY_MAX_CONCURRENT_DIALS; default 2)")
+    var maxConcurrentDials: String?
+    @Option(help: "First delay between reconnect probes while Redis is down, ms (env GATEWAY_RECONNECT_BACKOFF_MS; default 100)")
+    var reconnectBackoffMs: String?
+    @Option(help: "Longest delay between reconnect probes, ms (env GATEWAY_RECONNECT_BACKOFF_CAP_MS; default 5000)")
+    var reconnectBackoffCapMs: String?
+    @Option(help: "Log a connection held longer than this, ms, 0 for off (env GATEWAY_LEAK_DETECTION_MS; default 10000)")
+    var leakDetectionMs: String?
+    @Option(help: "On SIGTERM, wait this long for requests in flight, ms (env GATEWAY_SHUTDOWN_GRACE_MS; default 10000)")
+    var shutdownGraceMs: String?
     @Option(help: "Largest request body, bytes (env GATEWAY_MAX_BODY_BYTES; default 10485760)")
     var maxBodyBytes: String?
     @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 1024)")
@@ -89,6 +105,10 @@ struct GatewayCommand: ParsableCommand {
             (.connectionLimit, connectionLimit), (.maxConnections, maxConnections),
             (.waitTimeoutMilliseconds, waitTimeoutMs), (.connectTimeoutMilliseconds, connectTimeoutMs),
             (.socketTimeoutMilliseconds, socketTimeoutMs), (.healthCheckIntervalMilliseconds, healthCheckIntervalMs),
+            (.minIdle, minIdle), (.maxLifetimeSeconds, maxLifetimeS), (.idleTimeoutSeconds, idleTimeoutS),
+            (.maxConcurrentDials, maxConcurrentDials), (.reconnectBackoffMilliseconds, reconnectBackoffMs),
+            (.reconnectBackoffCapMilliseconds, reconnectBackoffCapMs), (.leakDetectionMilliseconds, leakDetectionMs),
+            (.shutdownGraceMilliseconds, shutdownGraceMs),
             (.maxBodyBytes, maxBodyBytes), (.maxKeyBytes, maxKeyBytes), (.clientName, clientName),
             (.tokens, tokens), (.readOnlyTokens, readonlyTokens), (.tokensFile, tokensFile),
             (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),

@@ -1,19 +1,23 @@
 import ConnectionPool
 import Dispatch
+import Glibc
 import Synchronization
 import TestSupport
 import Testing
 
 /// The blocking driver with mock connections and real threads.
 @Suite struct ConnectionPoolTests {
-    func pool(max: Int, wait: Duration = .seconds(2), healthCheck: Duration = .seconds(30), factory: MockFactory = MockFactory())
-        -> ConnectionPool<MockFactory>
-    {
+    func pool(
+        max: Int, wait: Duration = .seconds(2), healthCheck: Duration = .seconds(30), factory: MockFactory = MockFactory(),
+        observer: any ConnectionPoolObserver = NoPoolObserver(), configure: (inout PoolConfiguration) -> Void = { _ in }
+    ) -> ConnectionPool<MockFactory> {
         var configuration = PoolConfiguration()
         configuration.maxConnections = max
         configuration.waitTimeout = wait
         configuration.healthCheckInterval = healthCheck
-        return ConnectionPool(configuration: configuration, factory: factory)
+        configuration.minIdle = 0
+        configure(&configuration)
+        return ConnectionPool(configuration: configuration, factory: factory, observer: observer)
     }
 
     struct Boom: Error {}
@@ -54,22 +58,95 @@ import Testing
         #expect(pool.statistics.borrows == 2)
     }
 
-    @Test func aConnectFailureFailsFastAndFreesTheSlot() throws {
+    @Test func whileTheServerIsDownBorrowsFailAtOnceUntilOneProbeSeesItBack() throws {
         let factory = MockFactory()
-        factory.counts.withLock { $0.failNext = 1 }
-        let pool = pool(max: 1, factory: factory)
+        factory.counts.withLock { $0.failing = true }
+        let pool = pool(max: 4, factory: factory) {
+            $0.reconnectBackoff = .milliseconds(20); $0.reconnectBackoffCap = .milliseconds(40)
+        }
+        defer { pool.shutDown() }
         let clock = ContinuousClock()
-        let start = clock.now
         do {
             _ = try pool.withConnection { $0 }
-            Issue.record("expected connectFailed")
+            Issue.record("expected unavailable")
         } catch {
-            guard case .pool(.connectFailed(let message, _)) = error else { Issue.record("got \(error)"); return }
+            guard case .pool(.unavailable(_, let message, _)) = error else { Issue.record("got \(error)"); return }
             #expect(message.contains("refused"))
         }
-        #expect(clock.now - start < .milliseconds(100))
-        #expect(pool.statistics.open == 0 && pool.statistics.lastConnectError != nil)
+        let start = clock.now
+        for _ in 0..<1000 {
+            guard case .unavailable? = poolFailure(pool) else {
+                Issue.record("expected a fast failure"); return
+            }
+        }
+        #expect(clock.now - start < .milliseconds(500), "1000 borrows while down took \(clock.now - start)")
+        #expect(eventually { pool.statistics.probes >= 3 }, "probes keep running in the background")
+        #expect(factory.counts.withLock { $0.maxDialling } == 1, "one dial at a time while down")
+        factory.counts.withLock { $0.failing = false }
+        #expect(eventually { pool.availability == .up })
         _ = try pool.withConnection { $0 }
+        let stats = pool.statistics
+        #expect(stats.outages == 1 && stats.recoveries == 1 && stats.fastFailures >= 1000)
+    }
+
+    @Test func minIdleConnectionsAreOpenedAtStartWithoutABorrow() {
+        let factory = MockFactory()
+        let pool = pool(max: 8, factory: factory) { $0.minIdle = 3 }
+        defer { pool.shutDown() }
+        #expect(eventually { pool.statistics.idle == 3 })
+        #expect(factory.counts.withLock { $0.opened } == 3)
+    }
+
+    @Test func atMostTheConfiguredNumberOfDialsRunAtOnce() {
+        let factory = MockFactory()
+        factory.counts.withLock { $0.dialDelayMicroseconds = 20_000 }
+        let pool = pool(max: 12, factory: factory) { $0.maxConcurrentDials = 2 }
+        defer { pool.shutDown() }
+        let threads = (0..<12).map { _ in TestThread { _ = try? pool.withConnection { _ in usleepMilliseconds(50) } } }
+        threads.forEach { $0.start() }
+        threads.forEach { $0.join() }
+        #expect(factory.counts.withLock { $0.maxDialling } == 2)
+        #expect(pool.statistics.borrows == 12 && pool.statistics.inUse == 0)
+    }
+
+    @Test func aDialWhoseBorrowerGaveUpIsKeptForTheNextBorrower() throws {
+        let factory = MockFactory()
+        factory.counts.withLock { $0.dialDelayMicroseconds = 100_000 }
+        let pool = pool(max: 1, wait: .milliseconds(20), factory: factory)
+        defer { pool.shutDown() }
+        guard case .timeout? = poolFailure(pool) else {
+            Issue.record("expected a timeout"); return
+        }
+        #expect(eventually { pool.statistics.idle == 1 })
+        _ = try pool.withConnection { $0 }
+        #expect(factory.counts.withLock { $0.attempts } == 1, "the abandoned dial was used, not repeated")
+    }
+
+    @Test func aBorrowHeldTooLongIsReportedOnceWithItsLabel() throws {
+        let observer = EventRecorder()
+        let pool = pool(max: 1, observer: observer) {
+            $0.leakDetectionThreshold = .milliseconds(30)
+            $0.maintenanceInterval = .milliseconds(5)
+        }
+        defer { pool.shutDown() }
+        try pool.withConnection(label: "PUT /cache/{key}") { _ in
+            #expect(eventually { !observer.leaks.withLock { $0 }.isEmpty })
+            usleepMilliseconds(30)
+        }
+        let leaks = observer.leaks.withLock { $0 }
+        #expect(leaks.count == 1 && leaks[0].label == "PUT /cache/{key}" && leaks[0].heldFor >= .milliseconds(30))
+        #expect(pool.statistics.leaksDetected == 1)
+    }
+
+    @Test func expiredAndSurplusIdleConnectionsAreClosedInTheBackground() throws {
+        let pool = pool(max: 2) {
+            $0.maxLifetime = .milliseconds(50)
+            $0.maintenanceInterval = .milliseconds(5)
+        }
+        defer { pool.shutDown() }
+        let first = try pool.withConnection { $0 }
+        #expect(eventually { first.isClosed })
+        #expect(pool.statistics.closed[.expired] == 1 && pool.statistics.open == 0)
     }
 
     @Test func theWaitTimeoutIsHonouredWithin100Milliseconds() throws {
@@ -103,7 +180,7 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func manyThreadsNeverOpenMoreThanTheMaximumAndNoWaiterIsForgotten() {
         let factory = MockFactory()
-        let observer = LongestWait()
+        let observer = EventRecorder()
         var configuration = PoolConfiguration()
         configuration.maxConnections = 3
         configuration.waitTimeout = .seconds(10)
@@ -184,12 +261,31 @@ import Testing
     }
 }
 
-/// Records the longest borrow wait.
-final class LongestWait: ConnectionPoolObserver {
+/// Records the longest borrow wait and the leak reports.
+final class EventRecorder: ConnectionPoolObserver {
     let longest = Mutex<Duration>(.zero)
+    let leaks = Mutex<[LeakReport]>([])
     func borrowFinished(waited: Duration, outcome: BorrowOutcome) { longest.withLock { $0 = max($0, waited) } }
     func connectionReturned(after duration: Duration) {}
     func connectionCreated(in duration: Duration) {}
-    func connectFailed() {}
+    func connectFailed(message: String) {}
     func connectionClosed(reason: ConnectionCloseReason) {}
+    func poolWentDown(error: String) {}
+    func poolRecovered(after downtime: Duration) {}
+    func leakDetected(_ report: LeakReport) { leaks.withLock { $0.append(report) } }
+}
+
+func usleepMilliseconds(_ milliseconds: UInt32) {
+    usleep(milliseconds * 1000)
+}
+
+/// The pool's error for one borrow, nil when it lent a connection.
+func poolFailure(_ pool: ConnectionPool<MockFactory>) -> PoolError? {
+    do {
+        _ = try pool.withConnection { $0 }
+        return nil
+    } catch {
+        guard case .pool(let error) = error else { return nil }
+        return error
+    }
 }

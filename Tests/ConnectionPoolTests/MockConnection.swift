@@ -1,4 +1,5 @@
 import ConnectionPool
+import Glibc
 import Synchronization
 
 /// A connection that does no I/O: tests set whether it is reusable and whether its health check
@@ -28,21 +29,35 @@ final class MockConnection: PooledConnection, @unchecked Sendable {
     }
 }
 
-/// Opens `MockConnection`s, counting how many are open at once and the most ever open.
+/// Opens `MockConnection`s, counting how many are open at once and the most ever open; tests can
+/// make dials fail, or slow them down to see how many run at once.
 final class MockFactory: ConnectionFactory, Sendable {
     struct Counts {
         var opened = 0
         var live = 0
         var maxLive = 0
         var failNext = 0
+        var failing = false
+        var attempts = 0
+        var dialling = 0
+        var maxDialling = 0
+        var dialDelayMicroseconds: UInt32 = 0
     }
 
     let counts = Mutex(Counts())
 
-    func makeConnection(timeout: Duration) throws -> MockConnection {
+    func makeConnection() throws -> MockConnection {
+        let delay = counts.withLock { counts in
+            counts.attempts += 1
+            counts.dialling += 1
+            counts.maxDialling = max(counts.maxDialling, counts.dialling)
+            return counts.dialDelayMicroseconds
+        }
+        if delay > 0 { usleep(delay) }
         let id: Int = try counts.withLock { counts in
-            if counts.failNext > 0 {
-                counts.failNext -= 1
+            counts.dialling -= 1
+            if counts.failing || counts.failNext > 0 {
+                counts.failNext = max(counts.failNext - 1, 0)
                 throw MockConnectError()
             }
             counts.opened += 1

@@ -23,11 +23,14 @@ import Testing
         #expect(clock.now - start < .seconds(1))
         #expect(response.status == 503)
         #expect(error(response).contains("unreachable"))
-        #expect(harness.request("GET", "/readyz").status == 503)
+        let ready = harness.request("GET", "/readyz")
+        #expect(ready.status == 503)
+        #expect(ready.text.contains(#""state":"down""#) && ready.text.contains("down_since") && error(ready) == "Redis is down")
         #expect(harness.request("GET", "/pool/health").status == 503)
         #expect(harness.request("GET", "/healthz").status == 200, "liveness does not depend on Redis")
         let stats = harness.gateway.pool.statistics
-        #expect(stats.inUse == 0 && stats.open == 0 && stats.connectFailures >= 3)
+        #expect(stats.inUse == 0 && stats.open <= 1 && stats.connectFailures >= 1 && stats.fastFailures >= 1)
+        #expect(harness.request("GET", "/pool/stats").text.contains(#""state":"down""#))
     }
 
     @Test func aStalledRedisIsA504AndTheConnectionIsDiscarded() throws {
@@ -119,9 +122,12 @@ import Testing
 
     @Test func shutdownClosesThePoolConnections() throws {
         let name = "gw-stop-\(uniqueKey().filter(\.isLetter).prefix(8))"
-        let harness = try GatewayHarness { $0.redis.clientName = name }
+        let harness = try GatewayHarness {
+            $0.redis.clientName = name
+            $0.pool.minIdle = 3
+        }
         #expect(harness.request("GET", "/readyz").status == 200)
-        #expect(RedisServer.shared.clientCount(named: name) == 1)
+        #expect(eventually { RedisServer.shared.clientCount(named: name) == 3 }, "minIdle connections are opened at start")
         harness.gateway.shutdown()
         #expect(RedisServer.shared.clientCount(named: name) == 0)
     }

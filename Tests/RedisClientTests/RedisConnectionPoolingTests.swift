@@ -17,6 +17,7 @@ import Testing
         configuration.maxConnections = max
         configuration.waitTimeout = wait
         configuration.healthCheckInterval = healthCheck
+        configuration.minIdle = 0  // these tests count connections: none opened in the background
         return RedisConnectionPool(configuration: configuration, factory: RedisConnectionFactory(options: options))
     }
 
