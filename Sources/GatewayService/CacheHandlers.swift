@@ -18,10 +18,11 @@ struct CacheHandlers: Sendable {
     /// `Accept: application/octet-stream`; 404 when absent.
     func get(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let replies = try redis.pipeline([
-            RedisCommand(arguments: [Array("GET".utf8), key]),
-            RedisCommand(arguments: [Array("TTL".utf8), key]),
-        ])
+        let replies = try redis.pipeline(
+            [
+                RedisCommand(arguments: [Array("GET".utf8), key]),
+                RedisCommand(arguments: [Array("TTL".utf8), key]),
+            ], label: request.route)
         let value: [UInt8]
         switch replies[0] {
         case .bulk(let bytes): value = bytes
@@ -61,17 +62,18 @@ struct CacheHandlers: Sendable {
         let created: Bool
         if onlyIfAbsent {
             set.append(Array("NX".utf8))
-            let reply = try redis.send(RedisCommand(arguments: set))
+            let reply = try redis.send(RedisCommand(arguments: set), label: request.route)
             guard reply != .null else { throw .conflict("key already exists (nx=1)") }
             created = true
         } else {
             // EXISTS and SET in one transaction: atomic, one round trip, SET replaces any type.
-            let replies = try redis.pipeline([
-                RedisCommand("MULTI"),
-                RedisCommand(arguments: [Array("EXISTS".utf8), key]),
-                RedisCommand(arguments: set),
-                RedisCommand("EXEC"),
-            ])
+            let replies = try redis.pipeline(
+                [
+                    RedisCommand("MULTI"),
+                    RedisCommand(arguments: [Array("EXISTS".utf8), key]),
+                    RedisCommand(arguments: set),
+                    RedisCommand("EXEC"),
+                ], label: request.route)
             if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
             guard case .array(let results) = replies[3], results.count == 2 else {
                 throw .redisReply("transaction aborted")
@@ -88,7 +90,7 @@ struct CacheHandlers: Sendable {
     /// `DELETE /cache/{key}`: 204, or 404 when absent.
     func delete(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let reply = try redis.send(RedisCommand(arguments: [Array("DEL".utf8), key]))
+        let reply = try redis.send(RedisCommand(arguments: [Array("DEL".utf8), key]), label: request.route)
         guard reply.integer == 1 else { throw .notFound("key not found") }
         return HTTPResponse(status: 204)
     }
@@ -97,7 +99,7 @@ struct CacheHandlers: Sendable {
     func expire(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
         let seconds = try expireSeconds(request.body)
-        let reply = try redis.send(RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]))
+        let reply = try redis.send(RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]), label: request.route)
         guard reply.integer == 1 else { throw .notFound("key not found") }
         return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":\#(seconds)}"#)
     }
@@ -105,10 +107,11 @@ struct CacheHandlers: Sendable {
     /// `DELETE /cache/{key}/expire`: removes the expiry (PERSIST); 404 when absent.
     func persist(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let replies = try redis.pipeline([
-            RedisCommand(arguments: [Array("PERSIST".utf8), key]),
-            RedisCommand(arguments: [Array("EXISTS".utf8), key]),
-        ])
+        let replies = try redis.pipeline(
+            [
+                RedisCommand(arguments: [Array("PERSIST".utf8), key]),
+                RedisCommand(arguments: [Array("EXISTS".utf8), key]),
+            ], label: request.route)
         if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
         guard replies[1].integer == 1 else { throw .notFound("key not found") }
         return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":-1}"#)
@@ -117,7 +120,7 @@ struct CacheHandlers: Sendable {
     /// `GET /cache/{key}/ttl`: `{"ttl": N}` (-1 without expiry); 404 when absent.
     func ttl(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let reply = try redis.send(RedisCommand(arguments: [Array("TTL".utf8), key]))
+        let reply = try redis.send(RedisCommand(arguments: [Array("TTL".utf8), key]), label: request.route)
         guard let ttl = reply.integer, ttl != -2 else { throw .notFound("key not found") }
         return .json(200, #"{"ttl":\#(ttl)}"#)
     }

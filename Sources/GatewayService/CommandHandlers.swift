@@ -26,7 +26,7 @@ struct CommandHandlers: Sendable {
         } catch {
             throw .badRequest("ERR \(error.message)")
         }
-        return try run(command, role: role, format: format)
+        return try run(command, role: role, format: format, label: request.route)
     }
 
     /// `/{command}/{arg1}/...`: path segments, then a non-empty body (POST/PUT), then query pairs.
@@ -46,14 +46,14 @@ struct CommandHandlers: Sendable {
             if !value.isEmpty { command.append(Array(value.utf8)) }
         }
         let format = try ResponseFormat(request, allowRESP2: true)
-        return try run(command, role: role, format: format)
+        return try run(command, role: role, format: format, label: request.route)
     }
 
     /// `POST /pipeline`: all commands in one write, replies read back in order.
     func pipeline(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
         let format = try ResponseFormat(request, allowRESP2: true)
         let (commands, writes) = try batch(request, role: role)
-        let replies = try redis.pipeline(commands.map(RedisCommand.init(arguments:)))
+        let replies = try redis.pipeline(commands.map(RedisCommand.init(arguments:)), label: request.route)
         if writes { syncToken.recordWrite() }
         switch format {
         case .resp2:
@@ -74,7 +74,7 @@ struct CommandHandlers: Sendable {
         }
         let (commands, writes) = try batch(request, role: role)
         let replies = try redis.pipeline(
-            [RedisCommand("MULTI")] + commands.map(RedisCommand.init(arguments:)) + [RedisCommand("EXEC")])
+            [RedisCommand("MULTI")] + commands.map(RedisCommand.init(arguments:)) + [RedisCommand("EXEC")], label: request.route)
         if writes { syncToken.recordWrite() }
         switch replies[replies.count - 1] {
         case .array(let results):
@@ -125,9 +125,9 @@ struct CommandHandlers: Sendable {
         }
     }
 
-    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat) throws(GatewayError) -> HTTPResponse {
+    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String) throws(GatewayError) -> HTTPResponse {
         let writes = try check(command, role: role)
-        let reply = try redis.pipeline([RedisCommand(arguments: command)])[0]
+        let reply = try redis.pipeline([RedisCommand(arguments: command)], label: label)[0]
         if writes { syncToken.recordWrite() }
         if let message = reply.errorMessage { throw .badRequest(message) }
         switch format {

@@ -28,7 +28,7 @@ public final class Gateway: Sendable {
             observer: PoolEventLogging(metrics: metrics, logger: logger)
         )
         self.pool = pool
-        let redis = RedisAccess(pool: pool)
+        let redis = RedisAccess(pool: pool, retry: configuration.retry, onResend: metrics.resent)
         let syncToken = SyncToken()
         var policy = configuration.commandPolicy
         policy.blockingLimit = configuration.redis.socketTimeout

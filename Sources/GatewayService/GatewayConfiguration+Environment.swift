@@ -25,6 +25,10 @@ extension GatewayConfiguration {
         case reconnectBackoffCapMilliseconds = "GATEWAY_RECONNECT_BACKOFF_CAP_MS"
         case leakDetectionMilliseconds = "GATEWAY_LEAK_DETECTION_MS"
         case shutdownGraceMilliseconds = "GATEWAY_SHUTDOWN_GRACE_MS"
+        case retryAttempts = "GATEWAY_RETRY_ATTEMPTS"
+        case retryBackoffMilliseconds = "GATEWAY_RETRY_BACKOFF_MS"
+        case retryAfterTimeout = "GATEWAY_RETRY_AFTER_TIMEOUT"
+        case retryUnconditionalSet = "GATEWAY_RETRY_UNCONDITIONAL_SET"
         case maxBodyBytes = "GATEWAY_MAX_BODY_BYTES"
         case maxKeyBytes = "GATEWAY_MAX_KEY_BYTES"
         case clientName = "GATEWAY_CLIENT_NAME"
@@ -101,6 +105,14 @@ extension GatewayConfiguration {
             pool.leakDetectionThreshold = milliseconds == 0 ? nil : .milliseconds(milliseconds)
         case .shutdownGraceMilliseconds:
             shutdownGrace = .milliseconds(try integer(key, text, in: 0...3_600_000))
+        case .retryAttempts:
+            retry.attempts = try integer(key, text, in: 0...10)
+        case .retryBackoffMilliseconds:
+            retry.backoff = .milliseconds(try integer(key, text, in: 0...10_000))
+        case .retryAfterTimeout:
+            retry.resendAfterTimeout = try flag(key, text)
+        case .retryUnconditionalSet:
+            retry.resendUnconditionalSet = try flag(key, text)
         case .maxBodyBytes:
             http.maxBodyBytes = try integer(key, text, in: 0...(1 << 31))
         case .maxKeyBytes:
@@ -197,6 +209,8 @@ extension GatewayConfiguration {
                 + "leak detection \(pool.leakDetectionThreshold.map { "after \($0)" } ?? "off")"
                 + (pool.reuseConnections
                     ? "" : " - PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)"),
+            "retries: up to \(retry.attempts) re-sends from \(retry.backoff) (only requests that never reached Redis, or read-only ones"
+                + (retry.resendUnconditionalSet ? " and plain SET" : "") + (retry.resendAfterTimeout ? "; also after timeouts" : "") + ")",
             "auth: \(auth.tokens.count) full and \(auth.readOnlyTokens.count) read-only tokens"
                 + (auth.tokens.isEmpty && auth.readOnlyTokens.isEmpty ? " (AUTHENTICATION OFF)" : "")
                 + (auth.protectMetrics ? ", metrics protected" : ", metrics open"),

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var commandPolicy = CommandPolicy()
     /// Bounds on command API batches and commands.
     public var commandLimits = CommandLimits()
+    /// When a failed Redis request is re-sent on a fresh connection.
+    public var retry = RetryPolicy()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// How long a shutdown waits for requests in flight.

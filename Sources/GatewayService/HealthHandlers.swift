@@ -21,21 +21,21 @@ struct HealthHandlers: Sendable {
                 503, #"{"status":"unavailable","error":"Redis is down",\#(PoolAvailabilityRendering.members(availability))}"#,
                 headers: [("Retry-After", "1")])
         }
-        _ = try ping()
+        _ = try ping(label: request.route)
         return .json(200, #"{"status":"ready","state":"up"}"#)
     }
 
     /// `GET /pool/health`: borrows, PINGs, and reports the round trip in milliseconds.
     func poolHealth(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
-        let latency = try ping()
+        let latency = try ping(label: request.route)
         let milliseconds = Double(latency.components.attoseconds) / 1e15 + Double(latency.components.seconds) * 1000
         return .json(200, #"{"status":"ok","latency_ms":\#((milliseconds * 1000).rounded() / 1000)}"#)
     }
 
-    private func ping() throws(GatewayError) -> Duration {
+    private func ping(label: String) throws(GatewayError) -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        let reply = try redis.send(RedisCommand("PING"))
+        let reply = try redis.send(RedisCommand("PING"), label: label)
         guard reply == .status("PONG") else { throw .redisReply("unexpected reply to PING") }
         return clock.now - start
     }

@@ -1,5 +1,6 @@
 public import ConnectionPool
 import Prometheus
+public import RedisClient
 import Synchronization
 
 /// The pool's timings and events as Prometheus metrics, named after the OpenTelemetry database
@@ -26,6 +27,7 @@ public final class PoolMetrics: ConnectionPoolObserver {
     private let fastFailures: Counter
     private let outages: Counter
     private let leaks: Counter
+    private let resends: Counter
     let upGauge: Gauge
     let idleGauge: Gauge
     let usedGauge: Gauge
@@ -89,6 +91,11 @@ public final class PoolMetrics: ConnectionPoolObserver {
                 metricName: "redis_gateway_pool_leaks_detected", unitName: "total",
                 helpText: "Borrows held longer than the leak-detection threshold"),
             labels: pool)
+        resends = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_redis_resends", unitName: "total",
+                helpText: "Requests re-sent on a fresh connection after a failure that made it safe to do so"),
+            labels: pool)
         upGauge = registry.makeGauge(
             descriptor: .init(
                 metricName: "redis_gateway_pool_up", unitName: "", helpText: "1 while Redis accepts connections, 0 while down"),
@@ -148,6 +155,11 @@ public final class PoolMetrics: ConnectionPoolObserver {
 
     public func leakDetected(_ report: LeakReport) {
         leaks.increment()
+    }
+
+    /// A request was re-sent after `error` (the retry policy allowed it).
+    public func resent(after error: RedisError) {
+        resends.increment()
     }
 }
 

@@ -43,7 +43,7 @@ struct SessionHandlers: Sendable {
         var generator = SystemRandomNumberGenerator()
         let sid = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
         let ttl = configuration.sessionTTLSeconds
-        _ = try redis.send(RedisCommand("SET", "session:\(sid)", String(body.user_id), "EX", String(ttl)))
+        _ = try redis.send(RedisCommand("SET", "session:\(sid)", String(body.user_id), "EX", String(ttl)), label: request.route)
         return .json(
             200, #"{"session_id":"\#(sid)","user_id":\#(body.user_id),"expires_in":\#(ttl)}"#,
             headers: [("Set-Cookie", cookie(sid, maxAge: ttl))])
@@ -69,7 +69,7 @@ struct SessionHandlers: Sendable {
     /// `POST /api/logout`: deletes the session and clears the cookie.
     func logout(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let sid = try sessionID(request)
-        _ = try redis.send(RedisCommand("DEL", "session:\(sid)"))
+        _ = try redis.send(RedisCommand("DEL", "session:\(sid)"), label: request.route)
         return HTTPResponse(status: 204, headers: [("Set-Cookie", cookie("", maxAge: 0))])
     }
 
@@ -94,7 +94,7 @@ struct SessionHandlers: Sendable {
         }
         guard let updated else { throw .notFound("no such user: \(id)") }
         generations.bump(id)
-        _ = try redis.send(RedisCommand("DEL", "user_data:\(id)"))
+        _ = try redis.send(RedisCommand("DEL", "user_data:\(id)"), label: request.route)
         return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Self.json(updated))
     }
 
@@ -103,7 +103,7 @@ struct SessionHandlers: Sendable {
     /// The leader's load: re-check the cache (a load may have just finished), read the database,
     /// store the result (or the user's absence, briefly), unless an update raced it.
     private func load(_ userID: Int64) throws(GatewayError) -> CachedUser {
-        if case .bulk(let bytes) = try redis.send(RedisCommand("GET", "user_data:\(userID)")) {
+        if case .bulk(let bytes) = try redis.send(RedisCommand("GET", "user_data:\(userID)"), label: "GET /api/data") {
             return bytes == Self.missingMarker ? .missing : .found(bytes)
         }
         let generation = generations.current(userID)
@@ -122,9 +122,11 @@ struct SessionHandlers: Sendable {
         case .found(let json): bytes = json
         case .missing: bytes = Self.missingMarker
         }
-        _ = try redis.send(RedisCommand("SET", ["user_data:\(userID)"], bytes: [bytes, Array("EX".utf8), Array(String(ttl).utf8)]))
+        _ = try redis.send(
+            RedisCommand("SET", ["user_data:\(userID)"], bytes: [bytes, Array("EX".utf8), Array(String(ttl).utf8)]), label: "GET /api/data")
         if generations.current(userID) != generation {
-            _ = try redis.send(RedisCommand("DEL", "user_data:\(userID)"))  // an update slipped in: drop what we stored
+            // An update slipped in: drop what we stored.
+            _ = try redis.send(RedisCommand("DEL", "user_data:\(userID)"), label: "GET /api/data")
         }
         return value
     }
@@ -185,13 +187,13 @@ final class SessionScript: Sendable {
             if let known = sha.withLock({ $0 }), attempt == 0 {
                 loaded = known
             } else {
-                guard case .bulk(let bytes) = try redis.send(RedisCommand("SCRIPT", "LOAD", Self.source)) else {
+                guard case .bulk(let bytes) = try redis.send(RedisCommand("SCRIPT", "LOAD", Self.source), label: "GET /api/data") else {
                     throw .redisReply("SCRIPT LOAD did not return a SHA")
                 }
                 loaded = String(decoding: bytes, as: UTF8.self)
                 sha.withLock { $0 = loaded }
             }
-            let reply = try redis.pipeline([RedisCommand("EVALSHA", loaded, "1", "session:\(sid)", String(ttl))])[0]
+            let reply = try redis.pipeline([RedisCommand("EVALSHA", loaded, "1", "session:\(sid)", String(ttl))], label: "GET /api/data")[0]
             switch reply {
             case .null:
                 return nil

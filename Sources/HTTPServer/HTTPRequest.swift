@@ -14,6 +14,9 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Values of the route's `{name}` segments, filled in by the `Router`.
     public var parameters: [String: [UInt8]] = [:]
+    /// The matched route, e.g. `GET /cache/{key}` (never the concrete path, which may hold a
+    /// secret key), filled in by the `Router`; `unrouted` for the fallback.
+    public var route = "unrouted"
 
     /// A request from its parts. `rawPath` is split and decoded here; nil if an escape is malformed.
     public init?(

@@ -15,6 +15,7 @@ public struct Router: Sendable {
     private struct Route: Sendable {
         let method: HTTPMethod
         let segments: [Segment]
+        let label: String
         let handler: Handler
     }
 
@@ -30,7 +31,7 @@ public struct Router: Sendable {
             part.hasPrefix("{") && part.hasSuffix("}")
                 ? Segment.parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, segments: segments, handler: handler))
+        routes.append(Route(method: method, segments: segments, label: "\(method) \(pattern)", handler: handler))
     }
 
     /// Answers every request whose path matches no route (instead of the router's own 404).
@@ -47,6 +48,7 @@ public struct Router: Sendable {
             if route.method == lookup {
                 var routed = request
                 routed.parameters = parameters
+                routed.route = route.label
                 return route.handler(routed)
             }
             allowed.append(route.method)

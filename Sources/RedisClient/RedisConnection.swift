@@ -62,13 +62,19 @@ public final class RedisConnection {
 
     /// Sends all `commands` in one write and reads their replies in order (one round trip).
     /// Throws only for a connection failure; each command's Redis error is its own reply.
+    ///
+    /// Before writing, the socket is peeked (one non-blocking `recv`): a connection Redis already
+    /// closed (restart, `CLIENT KILL`, idle timeout) fails with `mayHaveReachedRedis == false`
+    /// instead of swallowing the request into a dead socket.
     public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
         guard !isBroken, !isClosed else {
-            throw RedisError(.connectionBroken, "the connection is broken by an earlier error")
+            throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
         }
+        try checkPeerStillOpen()
         for command in commands {
             try append(command)
         }
+        try flush()
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
@@ -150,7 +156,7 @@ public final class RedisConnection {
                 }
             }
         }
-        if status != REDIS_OK { throw failure() }
+        if status != REDIS_OK { throw failure(mayHaveReachedRedis: false) }
     }
 
     private func readReply() throws(RedisError) -> RedisValue {
@@ -164,20 +170,45 @@ public final class RedisConnection {
         return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
     }
 
+    /// Fails, nothing sent, when Redis closed the socket (or sent bytes nobody asked for).
+    private func checkPeerStillOpen() throws(RedisError) {
+        var byte: UInt8 = 0
+        let received = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if received < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+        isBroken = true
+        if received > 0 {
+            throw RedisError(.protocolError, "Redis sent bytes before any request", mayHaveReachedRedis: false)
+        }
+        let reason = received == 0 ? "Redis closed the connection" : "I/O error: \(String(cString: strerror(errno)))"
+        throw RedisError(.io, "\(reason) (found before sending)", mayHaveReachedRedis: false)
+    }
+
+    /// Writes the whole output buffer; a failure before the first byte left says so.
+    private func flush() throws(RedisError) {
+        let pending = gw_redis_pending_output(context)
+        var done: Int32 = 0
+        while done == 0 {
+            if redisBufferWrite(context, &done) != REDIS_OK {
+                let nothingSent = gw_redis_pending_output(context) == pending
+                throw failure(mayHaveReachedRedis: !nothingSent)
+            }
+        }
+    }
+
     /// Marks the connection broken and describes hiredis' error.
-    private func failure() -> RedisError {
+    private func failure(mayHaveReachedRedis: Bool = true) -> RedisError {
         let savedErrno = errno
         isBroken = true
         let message = Self.errorString(context)
         switch context.pointee.err {
         case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || savedErrno == ETIMEDOUT:
-            return RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)")
+            return RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)", mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_PROTOCOL:
-            return RedisError(.protocolError, "protocol error: \(message)")
+            return RedisError(.protocolError, "protocol error: \(message)", mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_EOF:
-            return RedisError(.io, "Redis closed the connection: \(message)")
+            return RedisError(.io, "Redis closed the connection: \(message)", mayHaveReachedRedis: mayHaveReachedRedis)
         default:
-            return RedisError(.io, "I/O error: \(message)")
+            return RedisError(.io, "I/O error: \(message)", mayHaveReachedRedis: mayHaveReachedRedis)
         }
     }
 

@@ -22,11 +22,17 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
     /// What happened, for logs and error bodies.
     public let message: String
+    /// False when the request is known not to have reached Redis (the connection was found dead
+    /// before anything was written, or the write failed before its first byte): re-sending it on a
+    /// fresh connection cannot run it twice. True whenever Redis may have run it.
+    public let mayHaveReachedRedis: Bool
 
-    /// A failure of `kind` described by `message`.
-    public init(_ kind: Kind, _ message: String) {
+    /// A failure of `kind` described by `message`; by default Redis may have seen the request
+    /// unless the connection was never made or was already broken.
+    public init(_ kind: Kind, _ message: String, mayHaveReachedRedis: Bool? = nil) {
         self.kind = kind
         self.message = message
+        self.mayHaveReachedRedis = mayHaveReachedRedis ?? ![.connectFailed, .handshakeFailed, .connectionBroken].contains(kind)
     }
 
     public var description: String { message }

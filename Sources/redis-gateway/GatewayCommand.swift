@@ -54,6 +54,14 @@ struct GatewayCommand: ParsableCommand {
     var leakDetectionMs: String?
     @Option(help: "On SIGTERM, wait this long for requests in flight, ms (env GATEWAY_SHUTDOWN_GRACE_MS; default 10000)")
     var shutdownGraceMs: String?
+    @Option(help: "Re-sends of a failed request that is safe to re-send, 0 for none (env GATEWAY_RETRY_ATTEMPTS; default 2)")
+    var retryAttempts: String?
+    @Option(help: "Wait before the first re-send, doubling, ms (env GATEWAY_RETRY_BACKOFF_MS; default 5)")
+    var retryBackoffMs: String?
+    @Option(help: "Also re-send read-only requests after a socket timeout: 1 or 0 (env GATEWAY_RETRY_AFTER_TIMEOUT; default 0)")
+    var retryAfterTimeout: String?
+    @Option(help: "Treat SET without NX/XX/GET as safe to re-send: 1 or 0 (env GATEWAY_RETRY_UNCONDITIONAL_SET; default 0)")
+    var retryUnconditionalSet: String?
     @Option(help: "Largest request body, bytes (env GATEWAY_MAX_BODY_BYTES; default 10485760)")
     var maxBodyBytes: String?
     @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 1024)")
@@ -108,7 +116,9 @@ struct GatewayCommand: ParsableCommand {
             (.minIdle, minIdle), (.maxLifetimeSeconds, maxLifetimeS), (.idleTimeoutSeconds, idleTimeoutS),
             (.maxConcurrentDials, maxConcurrentDials), (.reconnectBackoffMilliseconds, reconnectBackoffMs),
             (.reconnectBackoffCapMilliseconds, reconnectBackoffCapMs), (.leakDetectionMilliseconds, leakDetectionMs),
-            (.shutdownGraceMilliseconds, shutdownGraceMs),
+            (.shutdownGraceMilliseconds, shutdownGraceMs), (.retryAttempts, retryAttempts),
+            (.retryBackoffMilliseconds, retryBackoffMs), (.retryAfterTimeout, retryAfterTimeout),
+            (.retryUnconditionalSet, retryUnconditionalSet),
             (.maxBodyBytes, maxBodyBytes), (.maxKeyBytes, maxKeyBytes), (.clientName, clientName),
             (.tokens, tokens), (.readOnlyTokens, readonlyTokens), (.tokensFile, tokensFile),
             (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),
