@@ -76,10 +76,22 @@ public final class Gateway: Sendable {
     /// The port the gateway listens on.
     public var port: Int { server.port }
 
-    /// Stops accepting, drains requests in flight, then closes the server and the pool.
+    /// Serving, draining or refusing (during `shutdown()`).
+    public var phase: HTTPServerPhase { server.phase }
+
+    /// Stops accepting, lets requests in flight finish for up to `shutdownGrace`, then answers 503 to
+    /// what still arrives, shuts the pool (waiters fail at once), and stops once the handlers still
+    /// talking to Redis are done (at most the socket timeout later).
     public func shutdown() {
         logger.info("draining", metadata: ["in-flight": "\(server.requestsInFlight)"])
-        server.shutdown(grace: configuration.shutdownGrace)
+        // Past the grace period, requests still waiting for a Redis connection fail at once (503);
+        // those talking to Redis finish within the socket timeout.
+        server.shutdown(grace: configuration.shutdownGrace, finalWait: configuration.redis.socketTimeout + .seconds(1)) { remaining in
+            if remaining > 0 {
+                logger.warning("drain deadline passed: requests still arriving get 503", metadata: ["in-flight": "\(remaining)"])
+            }
+            pool.shutDown()
+        }
         pool.shutDown()
         logger.info("stopped")
     }

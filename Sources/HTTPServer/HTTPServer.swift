@@ -21,17 +21,33 @@ public final class HTTPServer: Sendable {
     /// Requests being served now.
     public var requestsInFlight: Int { daemon.requestsInFlight }
 
-    /// Stops accepting connections, waits up to `grace` for requests in flight, then stops.
-    public func shutdown(grace: Duration = .seconds(5)) {
+    /// Serving, draining or refusing.
+    public var phase: HTTPServerPhase { daemon.phase }
+
+    /// Shuts down in three steps:
+    /// 1. stops accepting connections and waits up to `grace` for requests in flight (requests that
+    ///    arrive on open connections meanwhile are served, with `Connection: close`);
+    /// 2. past that deadline, answers every request that still arrives with 503 at once and calls
+    ///    `pastDeadline` with the number still in flight (the owner can release what they wait on,
+    ///    e.g. shut a connection pool so its waiters fail fast);
+    /// 3. waits up to `finalWait` for the handlers still running, then stops: closes every connection.
+    public func shutdown(grace: Duration = .seconds(5), finalWait: Duration = .seconds(5), pastDeadline: (Int) -> Void = { _ in }) {
         daemon.quiesce()
+        waitForRequestsInFlight(upTo: grace)
+        daemon.refuseRequests()
+        pastDeadline(daemon.requestsInFlight)
+        waitForRequestsInFlight(upTo: finalWait)
+        daemon.stop()
+    }
+
+    /// libmicrohttpd offers no completion notification to wait on, so this polls the in-flight
+    /// count (kept by its callbacks) every few milliseconds, bounded by `limit`.
+    private func waitForRequestsInFlight(upTo limit: Duration) {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: grace)
-        // libmicrohttpd offers no completion notification to wait on, so the drain polls the
-        // in-flight count (kept by its callbacks) every few milliseconds, bounded by `grace`.
+        let deadline = clock.now.advanced(by: limit)
         while daemon.requestsInFlight > 0, clock.now < deadline {
             usleepMilliseconds(5)
         }
-        daemon.stop()
     }
 }
 

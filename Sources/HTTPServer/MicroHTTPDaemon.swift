@@ -52,13 +52,25 @@ final class MicroHTTPDaemon: Sendable {
         core.inFlight.load(ordering: .relaxed)
     }
 
-    /// Stops accepting new connections; open ones are still served.
+    /// Where the daemon is in its shutdown.
+    var phase: HTTPServerPhase {
+        HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving
+    }
+
+    /// Stops accepting new connections; requests on open ones are still served, each answered with
+    /// `Connection: close` so clients move to another server.
     func quiesce() {
+        core.phase.store(HTTPServerPhase.draining.rawValue, ordering: .relaxed)
         daemon.withLock { daemon in
             guard let daemon, let pointer = OpaquePointer(bitPattern: daemon) else { return }
             let listener = MHD_quiesce_daemon(pointer)
             if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
         }
+    }
+
+    /// From now on every request that arrives gets a 503 at once (the drain deadline passed).
+    func refuseRequests() {
+        core.phase.store(HTTPServerPhase.refusing.rawValue, ordering: .relaxed)
     }
 
     /// Stops the daemon: closes every connection and joins the worker threads.
@@ -76,6 +88,7 @@ private final class DaemonCore: Sendable {
     let maxBodyBytes: Int
     let handler: Router.Handler
     let inFlight = Atomic<Int>(0)
+    let phase = Atomic<Int>(HTTPServerPhase.serving.rawValue)
 
     init(maxBodyBytes: Int, handler: @escaping Router.Handler) {
         self.maxBodyBytes = maxBodyBytes
@@ -123,11 +136,14 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if assembly.hasResponded { return MHD_Result.YES }
     assembly.hasResponded = true
 
-    let response: HTTPResponse
-    switch assembly.finish(query: values(of: connection, kind: .GET_ARGUMENT_KIND)) {
-    case .success(let request): response = core.handler(request)
-    case .failure(let rejected): response = rejected.response
+    var response: HTTPResponse
+    let phase = HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving
+    switch (phase, assembly.finish(query: values(of: connection, kind: .GET_ARGUMENT_KIND))) {
+    case (.refusing, _): response = .error(503, "the server is shutting down", headers: [("Retry-After", "1")])
+    case (_, .success(let request)): response = core.handler(request)
+    case (_, .failure(let rejected)): response = rejected.response
     }
+    if phase != .serving { response.headers.append(("Connection", "close")) }
     return queue(response, on: connection)
 }
 

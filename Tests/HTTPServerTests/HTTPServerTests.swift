@@ -105,4 +105,76 @@ import Testing
         #expect(result.withLock { $0?.status } == 200, "the request in flight was answered")
         #expect(HTTPTestClient(port: port).request("GET", "/after") == nil, "no longer listening")
     }
+
+    @Test func duringTheDrainOpenConnectionsAreServedWithCloseAndPastTheDeadlineGet503() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 3
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let server = try HTTPServer(configuration: configuration) { request in
+            if request.rawPath == "/slow" {
+                entered.signal()
+                release.wait()
+            }
+            return .json(200, #"{"path":"\#(request.rawPath)"}"#)
+        }
+        let port = server.port
+        // Two keep-alive connections, opened and used before the shutdown begins.
+        let early = try #require(KeepAliveConnection(port: port))
+        let late = try #require(KeepAliveConnection(port: port))
+        #expect(early.get("/warm")?.status == 200)
+        #expect(late.get("/warm")?.status == 200)
+        let slow = Mutex<TestResponse?>(nil)
+        let client = TestThread { slow.withLock { $0 = HTTPTestClient(port: port).request("GET", "/slow") } }
+        client.start()
+        entered.wait()
+        let stopper = TestThread { server.shutdown(grace: .milliseconds(300)) }
+        stopper.start()
+        #expect(eventually { server.phase == .draining })
+        let duringDrain = early.get("/during")
+        #expect(duringDrain?.status == 200, "a request on an open connection is still served while draining")
+        #expect(duringDrain?.headers["connection"]?.lowercased() == "close")
+        // The slow request outlives the 300 ms grace: the server now refuses what still arrives.
+        #expect(eventually { server.phase == .refusing })
+        let pastDeadline = late.get("/late")
+        #expect(pastDeadline?.status == 503)
+        #expect(pastDeadline?.text.contains("shutting down") == true)
+        release.signal()
+        stopper.join()
+        client.join()
+        #expect(slow.withLock { $0?.status } == 200, "the request in flight was still answered")
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection for several requests in a row (bodies sized by Content-Length).
+final class KeepAliveConnection {
+    private let socket: BlockingSocket
+    private var buffer: [UInt8] = []
+
+    init?(port: Int) {
+        guard let socket = BlockingSocket(port: port, timeoutSeconds: 5) else { return nil }
+        self.socket = socket
+    }
+
+    func get(_ target: String) -> TestResponse? {
+        guard socket.write(Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)) else { return nil }
+        let separator = Array("\r\n\r\n".utf8)
+        while true {
+            if let end = buffer.firstRange(of: separator) {
+                let head = String(decoding: buffer[..<end.lowerBound], as: UTF8.self).lowercased()
+                let length =
+                    head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingPrefix(" ")) } ?? 0
+                if buffer.count >= end.upperBound + length {
+                    let raw = Array(buffer[..<(end.upperBound + length)])
+                    buffer.removeFirst(end.upperBound + length)
+                    return HTTPTestClient.parse(raw)
+                }
+            }
+            let chunk = socket.read()
+            if chunk.isEmpty { return nil }
+            buffer += chunk
+        }
+    }
 }

@@ -49,7 +49,8 @@ public struct HTTPTestClient: Sendable {
         request(method, target, headers: headers, body: Array(text.utf8))
     }
 
-    static func parse(_ raw: [UInt8]) -> TestResponse? {
+    /// Parses one whole response (head and body).
+    public static func parse(_ raw: [UInt8]) -> TestResponse? {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let end = raw.firstRange(of: separator) else { return nil }
         let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self)
