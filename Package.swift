@@ -149,5 +149,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Black-box fault tests: the built redis-gateway binary and real redis-server processes.
+        .testTarget(
+            name: "FaultTests",
+            dependencies: ["TestSupport"],
+            swiftSettings: strictSettings
+        ),
     ]
 )

@@ -90,11 +90,12 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     }
 
     /// Closes every idle connection and marks the lent ones to be closed when they come back (e.g.
-    /// the server they point at is no longer the right one). New borrows get fresh connections.
+    /// the server they point at is no longer the right one). New borrows get fresh connections; a
+    /// pool that is down probes at once.
     public func invalidateAll() {
         let closing = lock.withLock { state in
             state.maintenanceWanted = true
-            return state.machine.invalidateAll()
+            return state.machine.invalidateAll(now: .now())
         }
         maintenanceSignal.signal()
         for connection in closing {

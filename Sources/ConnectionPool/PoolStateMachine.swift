@@ -358,9 +358,11 @@ public struct PoolStateMachine<Connection: AnyObject> {
     }
 
     /// Marks every connection open now as stale (e.g. the Redis master moved): the idle ones are
-    /// returned to be closed, the lent ones are closed when they come back.
-    public mutating func invalidateAll() -> [Connection] {
+    /// returned to be closed, the lent ones are closed when they come back. A pool that is down
+    /// probes at once: the server it could not reach may just have been replaced.
+    public mutating func invalidateAll(now: PoolInstant) -> [Connection] {
         generation += 1
+        if case .down = availability, let due = nextProbeAt { nextProbeAt = min(due, now) }
         let closing = idle.map(\.member.connection)
         counters.closed[.invalidated, default: 0] += closing.count
         idle.removeAll()

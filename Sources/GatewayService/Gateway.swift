@@ -16,19 +16,25 @@ public final class Gateway: Sendable {
     public let pool: RedisConnectionPool
     private let server: HTTPServer
     private let logger: Logger
+    private let follower: FailoverFollower?
 
     /// Builds the pool, opens the origin database, builds the routes and starts listening.
     public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
         self.configuration = configuration
         self.logger = logger
         let metrics = PoolMetrics(poolName: configuration.redis.url.poolName)
+        let factory = RedisConnectionFactory(options: configuration.redis)
         let pool = RedisConnectionPool(
             configuration: configuration.pool,
-            factory: RedisConnectionFactory(options: configuration.redis),
+            factory: factory,
             observer: PoolEventLogging(metrics: metrics, logger: logger)
         )
         self.pool = pool
-        let redis = RedisAccess(pool: pool, retry: configuration.retry, onResend: metrics.resent)
+        let follower = factory.locator.map { FailoverFollower(locator: $0, pool: pool, logger: logger) }
+        self.follower = follower
+        let redis = RedisAccess(
+            pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
+            onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         let syncToken = SyncToken()
         var policy = configuration.commandPolicy
         policy.blockingLimit = configuration.redis.socketTimeout
@@ -71,6 +77,7 @@ public final class Gateway: Sendable {
         } catch {
             throw .http(error)
         }
+        follower?.start()
     }
 
     /// The port the gateway listens on.
@@ -93,6 +100,7 @@ public final class Gateway: Sendable {
             pool.shutDown()
         }
         pool.shutDown()
+        follower?.stop()
         logger.info("stopped")
     }
 }

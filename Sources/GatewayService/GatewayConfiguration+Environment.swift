@@ -12,6 +12,8 @@ extension GatewayConfiguration {
         case port = "GATEWAY_PORT"
         case threads = "GATEWAY_THREADS"
         case connectionLimit = "GATEWAY_CONNECTION_LIMIT"
+        case perAddressConnectionLimit = "GATEWAY_PER_ADDRESS_CONNECTION_LIMIT"
+        case connectionTimeoutSeconds = "GATEWAY_CONNECTION_TIMEOUT_S"
         case maxConnections = "GATEWAY_MAX_CONNECTIONS"
         case waitTimeoutMilliseconds = "GATEWAY_WAIT_TIMEOUT_MS"
         case connectTimeoutMilliseconds = "GATEWAY_CONNECT_TIMEOUT_MS"
@@ -29,6 +31,9 @@ extension GatewayConfiguration {
         case retryBackoffMilliseconds = "GATEWAY_RETRY_BACKOFF_MS"
         case retryAfterTimeout = "GATEWAY_RETRY_AFTER_TIMEOUT"
         case retryUnconditionalSet = "GATEWAY_RETRY_UNCONDITIONAL_SET"
+        case minReplicaAcks = "GATEWAY_MIN_REPLICA_ACKS"
+        case replicaAckTimeoutMilliseconds = "GATEWAY_REPLICA_ACK_TIMEOUT_MS"
+        case sentinelPassword = "REDIS_SENTINEL_PASSWORD"
         case maxBodyBytes = "GATEWAY_MAX_BODY_BYTES"
         case maxKeyBytes = "GATEWAY_MAX_KEY_BYTES"
         case clientName = "GATEWAY_CLIENT_NAME"
@@ -76,6 +81,10 @@ extension GatewayConfiguration {
             http.workerThreads = try integer(key, text, in: 0...1024)
         case .connectionLimit:
             http.connectionLimit = try integer(key, text, in: 1...1_000_000)
+        case .perAddressConnectionLimit:
+            http.perAddressConnectionLimit = try integer(key, text, in: 0...1_000_000)
+        case .connectionTimeoutSeconds:
+            http.connectionTimeoutSeconds = try integer(key, text, in: 1...86_400)
         case .maxConnections:
             pool.maxConnections = try integer(key, text, in: 1...10_000)
         case .waitTimeoutMilliseconds:
@@ -113,6 +122,15 @@ extension GatewayConfiguration {
             retry.resendAfterTimeout = try flag(key, text)
         case .retryUnconditionalSet:
             retry.resendUnconditionalSet = try flag(key, text)
+        case .minReplicaAcks:
+            replicaAcknowledgement.replicas = try integer(key, text, in: 0...100)
+        case .replicaAckTimeoutMilliseconds:
+            replicaAcknowledgement.timeout = .milliseconds(try integer(key, text, in: 1...60_000))
+        case .sentinelPassword:
+            guard redis.url.sentinel != nil else {
+                throw ConfigurationError(key: key, message: "set, but REDIS_URL is not a redis+sentinel:// URL")
+            }
+            redis.url.sentinel?.password = text.isEmpty ? nil : text
         case .maxBodyBytes:
             http.maxBodyBytes = try integer(key, text, in: 0...(1 << 31))
         case .maxKeyBytes:
@@ -211,6 +229,10 @@ extension GatewayConfiguration {
                     ? "" : " - PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)"),
             "retries: up to \(retry.attempts) re-sends from \(retry.backoff) (only requests that never reached Redis, or read-only ones"
                 + (retry.resendUnconditionalSet ? " and plain SET" : "") + (retry.resendAfterTimeout ? "; also after timeouts" : "") + ")",
+            "replication: "
+                + (replicaAcknowledgement.replicas > 0
+                    ? "writes confirmed by \(replicaAcknowledgement.replicas) replica(s) within \(replicaAcknowledgement.timeout) (WAIT)"
+                    : "writes acknowledged by the master alone"),
             "auth: \(auth.tokens.count) full and \(auth.readOnlyTokens.count) read-only tokens"
                 + (auth.tokens.isEmpty && auth.readOnlyTokens.isEmpty ? " (AUTHENTICATION OFF)" : "")
                 + (auth.protectMetrics ? ", metrics protected" : ", metrics open"),
@@ -219,7 +241,9 @@ extension GatewayConfiguration {
             "sessions: database \(session.databasePath) (\(session.seedUsers) users seeded when empty), sessions \(session.sessionTTLSeconds) s, "
                 + "user cache \(session.userCacheTTLSeconds) s, negative cache \(session.negativeCacheTTLSeconds) s",
             "http: \(http.host):\(http.port), \(http.workerThreads) worker threads, "
-                + "\(http.connectionLimit) connections max, bodies up to \(http.maxBodyBytes) bytes, "
+                + "\(http.connectionLimit) connections max"
+                + (http.perAddressConnectionLimit > 0 ? " (\(http.perAddressConnectionLimit) per address)" : "")
+                + ", idle ones closed after \(http.connectionTimeoutSeconds) s, bodies up to \(http.maxBodyBytes) bytes, "
                 + "keys up to \(maxKeyBytes) bytes",
         ]
     }

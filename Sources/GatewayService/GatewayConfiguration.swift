@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var commandLimits = CommandLimits()
     /// When a failed Redis request is re-sent on a fresh connection.
     public var retry = RetryPolicy()
+    /// Whether writes wait for replicas to confirm them (`WAIT`).
+    public var replicaAcknowledgement = ReplicaAcknowledgement()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// How long a shutdown waits for requests in flight.

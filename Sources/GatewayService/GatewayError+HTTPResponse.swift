@@ -35,6 +35,8 @@ extension GatewayError {
             case .connectFailed, .handshakeFailed, .io, .protocolError, .connectionBroken:
                 return .error(503, "Redis unavailable: \(error.message)")
             }
+        case .replicationUnconfirmed(let message):
+            return .error(504, message)
         case .pool(let error):
             switch error {
             case .timeout:

@@ -28,4 +28,6 @@ public enum GatewayError: Error, Sendable {
     case redis(RedisError)
     /// The pool could not lend a connection.
     case pool(PoolError)
+    /// A write reached the master but too few replicas confirmed it in time (outcome uncertain).
+    case replicationUnconfirmed(String)
 }

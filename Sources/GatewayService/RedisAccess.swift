@@ -3,8 +3,12 @@ import Foundation
 public import RedisClient
 
 /// The service's one way to talk to Redis: borrow from the shared pool, run commands, give the
-/// connection back, re-send what `RetryPolicy` says is safe to re-send, and turn every failure
-/// into a `GatewayError`.
+/// connection back, re-send what `RetryPolicy` says is safe to re-send, confirm writes with replicas
+/// when asked to, and turn every failure into a `GatewayError`.
+///
+/// A `READONLY` reply (the node became a replica) or a broken connection is reported through
+/// `onTopologyError` (with Sentinel: look for the master again). A request answered `READONLY`
+/// wrote nothing, so it is re-sent like one that never reached Redis.
 ///
 /// Threading: shared by all worker threads; each call borrows its own connection.
 public struct RedisAccess: Sendable {
@@ -12,37 +16,49 @@ public struct RedisAccess: Sendable {
     public let pool: RedisConnectionPool
     /// When a failed request is sent again.
     public let retry: RetryPolicy
+    /// Whether writes wait for replicas.
+    public let replicaAcknowledgement: ReplicaAcknowledgement
     private let onResend: @Sendable (RedisError) -> Void
+    private let onTopologyError: @Sendable (String) -> Void
 
-    /// Access through `pool`, re-sending per `retry`; `onResend` is told of each re-send (metrics).
+    /// Access through `pool`, re-sending per `retry`, confirming writes per `replicaAcknowledgement`;
+    /// `onResend` is told of each re-send (metrics), `onTopologyError` of READONLY replies and
+    /// broken connections.
     public init(
-        pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(), onResend: @escaping @Sendable (RedisError) -> Void = { _ in }
+        pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
+        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(),
+        onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.pool = pool
         self.retry = retry
+        self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = onResend
+        self.onTopologyError = onTopologyError
     }
 
     /// Sends `commands` as one pipeline on one borrowed connection and returns their replies.
     /// `label` names the caller (the route) in leak reports.
     public func pipeline(_ commands: [RedisCommand], label: String) throws(GatewayError) -> [RedisValue] {
+        let wait = replicaAcknowledgement.wait(after: commands)
+        let sent = wait.map { commands + [$0] } ?? commands
         var attempt = 1
         while true {
-            do {
-                return try pool.withConnection(label: label) { connection throws(RedisError) in
-                    try connection.pipeline(commands)
-                }
-            } catch {
-                switch error {
-                case .pool(let poolError):
-                    throw .pool(poolError)
-                case .operation(let redisError):
-                    guard retry.allowsResend(of: commands, after: redisError, attempt: attempt) else { throw .redis(redisError) }
-                    onResend(redisError)
-                    Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
-                    attempt += 1
-                }
+            let failure: RedisError
+            switch borrowAndSend(sent, label: label) {
+            case .success(let replies):
+                if !replies.contains(where: \.isReadOnlyRefusal) { return try confirmed(replies, commandCount: commands.count) }
+                onTopologyError("READONLY reply")
+                failure = RedisError(.io, "Redis answered READONLY: the master moved", mayHaveReachedRedis: false)
+            case .failure(.pool(let poolError)):
+                throw .pool(poolError)
+            case .failure(.operation(let redisError)):
+                if redisError.kind == .io || redisError.kind == .connectionBroken { onTopologyError(redisError.message) }
+                failure = redisError
             }
+            guard retry.allowsResend(of: sent, after: failure, attempt: attempt) else { throw .redis(failure) }
+            onResend(failure)
+            Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
+            attempt += 1
         }
     }
 
@@ -51,5 +67,35 @@ public struct RedisAccess: Sendable {
         let reply = try pipeline([command], label: label)[0]
         if let message = reply.errorMessage { throw .redisReply(message) }
         return reply
+    }
+
+    private func borrowAndSend(_ commands: [RedisCommand], label: String) -> Result<[RedisValue], BorrowError<RedisError>> {
+        do {
+            return .success(
+                try pool.withConnection(label: label) { connection throws(RedisError) in
+                    try connection.pipeline(commands)
+                })
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The replies to the caller's commands, once the trailing `WAIT` (if any) counted enough replicas.
+    private func confirmed(_ replies: [RedisValue], commandCount: Int) throws(GatewayError) -> [RedisValue] {
+        guard replies.count > commandCount else { return replies }
+        let acknowledged = replies[commandCount].integer ?? 0
+        guard acknowledged >= Int64(replicaAcknowledgement.replicas) else {
+            throw .replicationUnconfirmed(
+                "the write reached the master but \(acknowledged) of \(replicaAcknowledgement.replicas) replicas confirmed it "
+                    + "within \(replicaAcknowledgement.timeout); it may not survive a failover")
+        }
+        return Array(replies.prefix(commandCount))
+    }
+}
+
+extension RedisValue {
+    /// A `READONLY You can't write against a read only replica.` error reply.
+    fileprivate var isReadOnlyRefusal: Bool {
+        errorMessage?.hasPrefix("READONLY") ?? false
     }
 }

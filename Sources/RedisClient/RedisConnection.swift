@@ -83,6 +83,15 @@ public final class RedisConnection {
         return replies
     }
 
+    /// Reads the next reply without sending anything: a message pushed on a subscribed connection.
+    /// A socket timeout while waiting breaks the connection like any other.
+    public func receive() throws(RedisError) -> RedisValue {
+        guard !isBroken, !isClosed else {
+            throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
+        }
+        return try readReply()
+    }
+
     /// Changes the read/write timeout for the following calls.
     public func setSocketTimeout(_ timeout: Duration) {
         guard !isBroken, !isClosed else { return }
@@ -170,15 +179,19 @@ public final class RedisConnection {
         return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
     }
 
-    /// Fails, nothing sent, when Redis closed the socket (or sent bytes nobody asked for).
+    /// Fails, nothing sent, when Redis closed the socket, or sent something unasked — typically an
+    /// error it writes on accepting a connection it will not serve (`max number of clients reached`).
     private func checkPeerStillOpen() throws(RedisError) {
         var byte: UInt8 = 0
         let received = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if received < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-        isBroken = true
         if received > 0 {
-            throw RedisError(.protocolError, "Redis sent bytes before any request", mayHaveReachedRedis: false)
+            let unasked = try? readReply()
+            isBroken = true
+            let message = unasked?.errorMessage.map { "Redis refused the connection: \($0)" } ?? "Redis sent bytes before any request"
+            throw RedisError(.io, message, mayHaveReachedRedis: false)
         }
+        isBroken = true
         let reason = received == 0 ? "Redis closed the connection" : "I/O error: \(String(cString: strerror(errno)))"
         throw RedisError(.io, "\(reason) (found before sending)", mayHaveReachedRedis: false)
     }

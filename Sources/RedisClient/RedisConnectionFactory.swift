@@ -1,18 +1,59 @@
 public import ConnectionPool
 
-/// Opens `RedisConnection`s for a `ConnectionPool`.
+/// Opens `RedisConnection`s for a `ConnectionPool`: to the configured address, or — with Sentinels —
+/// to the master they name, verified with `ROLE` (a node that answers `slave` is closed, never lent).
 public struct RedisConnectionFactory: ConnectionFactory {
     /// The options every connection is opened with.
     public let options: RedisConnectionOptions
+    /// Finds the master when `options.url` names Sentinels; nil otherwise.
+    public let locator: MasterLocator?
 
-    /// A factory opening connections with `options`.
+    /// A factory opening connections with `options`; a `MasterLocator` is made when the URL names Sentinels.
     public init(options: RedisConnectionOptions) {
         self.options = options
+        self.locator = options.url.sentinel.map { MasterLocator(settings: $0, timeout: options.connectTimeout) }
     }
 
-    /// Connects within the configured connect timeout.
+    /// Connects within the configured connect timeout. With Sentinels: to the master last found; if
+    /// that fails or is no master, the Sentinels are asked again and the answer is tried once.
     public func makeConnection() throws -> RedisConnection {
-        try RedisConnection.connect(options: options)
+        guard let locator else { return try RedisConnection.connect(options: options) }
+        let known = try locator.master()
+        do {
+            return try connectToMaster(at: known)
+        } catch {
+            let fresh = try locator.resolve()
+            return try connectToMaster(at: fresh)
+        }
+    }
+
+    private func connectToMaster(at address: MasterLocator.Address) throws(RedisError) -> RedisConnection {
+        var target = options
+        target.url.sentinel = nil
+        target.url.host = address.host
+        target.url.port = address.port
+        let connection = try RedisConnection.connect(options: target)
+        let role: RedisValue
+        do {
+            role = try connection.send(RedisCommand("ROLE"))
+        } catch {
+            connection.close()
+            throw error
+        }
+        guard case .array(let parts) = role, parts.first?.text == "master" else {
+            connection.close()
+            locator?.forget()
+            let named = (role.arrayFirstText ?? role.errorMessage ?? "no role")
+            throw RedisError(.handshakeFailed, "\(address) is not the master (ROLE: \(named))")
+        }
+        return connection
+    }
+}
+
+extension RedisValue {
+    fileprivate var arrayFirstText: String? {
+        if case .array(let parts) = self { return parts.first?.text }
+        return nil
     }
 }
 

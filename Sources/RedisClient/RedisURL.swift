@@ -1,4 +1,7 @@
-/// Where Redis is and how to log in: `redis://[[user]:password@]host[:port][/db]`.
+/// Where Redis is and how to log in: `redis://[[user]:password@]host[:port][/db]`, or through
+/// Sentinels: `redis+sentinel://[[user]:password@]host1[:port],host2[:port]/master-name[/db]`
+/// with `?sentinel_password=...&sentinel_username=...` for the Sentinels' own credentials (the ones
+/// before `@` are the data nodes').
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Host name or address (IPv6 without brackets).
     public var host: String = "127.0.0.1"
@@ -10,6 +13,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// Database number for SELECT.
     public var database: Int = 0
+    /// The Sentinels to ask for the master (then `host` and `port` are unused until resolved).
+    public var sentinel: SentinelSettings?
 
     /// `redis://127.0.0.1:6379/0`.
     public init() {}
@@ -20,11 +25,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             throw RedisURLError("missing scheme in '\(text)' (expected redis://host:port/db)")
         }
         let scheme = text[..<colon].lowercased()
-        guard scheme == "redis" else {
-            throw RedisURLError("unsupported scheme '\(scheme)' (only redis:// is supported)")
+        guard scheme == "redis" || scheme == "redis+sentinel" else {
+            throw RedisURLError("unsupported scheme '\(scheme)' (redis:// or redis+sentinel://)")
         }
         var rest = text[text.index(colon, offsetBy: 3)...]
-        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
+        var query: Substring = ""
+        if let mark = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+            if rest[mark] == "?" { query = rest[rest.index(after: mark)...].prefix { $0 != "#" } }
+            rest = rest[..<mark]
+        }
         var authority = rest
         var path: Substring = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -42,6 +51,12 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 // redis://secret@host is how redis-py and others spell a password without a user.
                 password = try Self.decode(userInfo)
             }
+        }
+        if scheme == "redis+sentinel" {
+            sentinel = try Self.sentinelSettings(hosts: authority, path: path, query: query)
+            database = sentinel.map { _ in Self.databaseAfterMasterName(path) } ?? 0
+            guard database >= 0 else { throw RedisURLError("invalid database in '\(path)'") }
+            return
         }
         var hostPart = authority
         var portPart: Substring?
@@ -70,20 +85,65 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The URL with the password masked, safe to log.
+    /// The URL with the passwords masked, safe to log.
     public var description: String {
         var auth = ""
         if username != nil || password != nil {
             auth = (username ?? "") + (password != nil ? ":****" : "") + "@"
         }
+        if let sentinel {
+            let hosts = sentinel.addresses.map(\.description).joined(separator: ",")
+            let secret = sentinel.password != nil ? "?sentinel_password=****" : ""
+            return "redis+sentinel://\(auth)\(hosts)/\(sentinel.masterName)/\(database)\(secret)"
+        }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "redis://\(auth)\(shownHost):\(port)/\(database)"
     }
 
-    /// `host:port/db`, the pool name used in metrics labels.
+    /// `host:port/db` (or `sentinel:master-name/db`), the pool name used in metrics labels.
     public var poolName: String {
+        if let sentinel { return "sentinel:\(sentinel.masterName)/\(database)" }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "\(shownHost):\(port)/\(database)"
+    }
+
+    /// `h1[:p1],h2[:p2]` (default port 26379), `master-name[/db]`, and the Sentinels' credentials
+    /// from the query.
+    private static func sentinelSettings(hosts: Substring, path: Substring, query: Substring) throws(RedisURLError) -> SentinelSettings {
+        var addresses: [SentinelSettings.Address] = []
+        for item in hosts.split(separator: ",", omittingEmptySubsequences: false) {
+            var host = item
+            var port = 26379
+            if let colon = item.lastIndex(of: ":"), !item.hasSuffix("]") {
+                guard let value = Int(item[item.index(after: colon)...]), (1...65535).contains(value) else {
+                    throw RedisURLError("invalid Sentinel port in '\(item)'")
+                }
+                port = value
+                host = item[..<colon]
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+            guard !host.isEmpty else { throw RedisURLError("empty Sentinel host in '\(hosts)'") }
+            addresses.append(.init(host: String(host), port: port))
+        }
+        let name = path.split(separator: "/", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard !name.isEmpty else { throw RedisURLError("missing master name (redis+sentinel://host:port/master-name/db)") }
+        var settings = SentinelSettings(addresses: addresses, masterName: try decode(Substring(name)))
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count == 2 ? try decode(parts[1]) : ""
+            switch parts[0] {
+            case "sentinel_password": settings.password = value
+            case "sentinel_username": settings.username = value.isEmpty ? nil : value
+            default: throw RedisURLError("unknown URL parameter '\(parts[0])' (sentinel_password, sentinel_username)")
+            }
+        }
+        return settings
+    }
+
+    private static func databaseAfterMasterName(_ path: Substring) -> Int {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count > 1, !parts[1].isEmpty else { return 0 }
+        return Int(parts[1]) ?? -1
     }
 
     private static func decode(_ text: Substring) throws(RedisURLError) -> String {

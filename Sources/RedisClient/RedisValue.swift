@@ -22,6 +22,11 @@ public enum RedisValue: Sendable, Equatable {
         }
     }
 
+    /// The text of a bulk or status reply (UTF-8); nil for other kinds.
+    public var text: String? {
+        bytes.map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// The integer of an integer reply; nil for other kinds.
     public var integer: Int64? {
         if case .integer(let value) = self { return value }

@@ -18,7 +18,10 @@ struct GatewayCommand: ParsableCommand {
         discussion: "Every option falls back to the environment variable named in its help, then to its default."
     )
 
-    @Option(help: "Redis URL redis://[user:password@]host:port/db (env REDIS_URL; default redis://127.0.0.1:6379/0)")
+    @Option(
+        help:
+            "Redis URL redis://[user:password@]host:port/db or redis+sentinel://[user:password@]h1:26379,h2:26379/master-name/db (env REDIS_URL; default redis://127.0.0.1:6379/0)"
+    )
     var redisURL: String?
     @Option(help: "Address to listen on (env GATEWAY_HOST; default 127.0.0.1)")
     var host: String?
@@ -28,6 +31,10 @@ struct GatewayCommand: ParsableCommand {
     var threads: String?
     @Option(help: "Most client connections at once (env GATEWAY_CONNECTION_LIMIT; default 1024)")
     var connectionLimit: String?
+    @Option(help: "Most client connections from one address, 0 for no limit (env GATEWAY_PER_ADDRESS_CONNECTION_LIMIT; default 0)")
+    var perAddressConnectionLimit: String?
+    @Option(help: "Close client connections idle this long, s (env GATEWAY_CONNECTION_TIMEOUT_S; default 30)")
+    var connectionTimeoutS: String?
     @Option(help: "Most Redis connections, ever (env GATEWAY_MAX_CONNECTIONS; default 16)")
     var maxConnections: String?
     @Option(help: "Deadline for a whole borrow, ms (env GATEWAY_WAIT_TIMEOUT_MS; default 2000)")
@@ -62,6 +69,12 @@ struct GatewayCommand: ParsableCommand {
     var retryAfterTimeout: String?
     @Option(help: "Treat SET without NX/XX/GET as safe to re-send: 1 or 0 (env GATEWAY_RETRY_UNCONDITIONAL_SET; default 0)")
     var retryUnconditionalSet: String?
+    @Option(
+        help: "Replicas that must confirm each write (WAIT) before it is acknowledged, 0 for none (env GATEWAY_MIN_REPLICA_ACKS; default 0)"
+    )
+    var minReplicaAcks: String?
+    @Option(help: "How long a write waits for replica confirmations, ms (env GATEWAY_REPLICA_ACK_TIMEOUT_MS; default 100)")
+    var replicaAckTimeoutMs: String?
     @Option(help: "Largest request body, bytes (env GATEWAY_MAX_BODY_BYTES; default 10485760)")
     var maxBodyBytes: String?
     @Option(help: "Longest key, bytes (env GATEWAY_MAX_KEY_BYTES; default 1024)")
@@ -110,7 +123,8 @@ struct GatewayCommand: ParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         let flags: [(GatewayConfiguration.Key, String?)] = [
             (.redisURL, redisURL), (.host, host), (.port, port), (.threads, threads),
-            (.connectionLimit, connectionLimit), (.maxConnections, maxConnections),
+            (.connectionLimit, connectionLimit), (.perAddressConnectionLimit, perAddressConnectionLimit),
+            (.connectionTimeoutSeconds, connectionTimeoutS), (.maxConnections, maxConnections),
             (.waitTimeoutMilliseconds, waitTimeoutMs), (.connectTimeoutMilliseconds, connectTimeoutMs),
             (.socketTimeoutMilliseconds, socketTimeoutMs), (.healthCheckIntervalMilliseconds, healthCheckIntervalMs),
             (.minIdle, minIdle), (.maxLifetimeSeconds, maxLifetimeS), (.idleTimeoutSeconds, idleTimeoutS),
@@ -118,7 +132,8 @@ struct GatewayCommand: ParsableCommand {
             (.reconnectBackoffCapMilliseconds, reconnectBackoffCapMs), (.leakDetectionMilliseconds, leakDetectionMs),
             (.shutdownGraceMilliseconds, shutdownGraceMs), (.retryAttempts, retryAttempts),
             (.retryBackoffMilliseconds, retryBackoffMs), (.retryAfterTimeout, retryAfterTimeout),
-            (.retryUnconditionalSet, retryUnconditionalSet),
+            (.retryUnconditionalSet, retryUnconditionalSet), (.minReplicaAcks, minReplicaAcks),
+            (.replicaAckTimeoutMilliseconds, replicaAckTimeoutMs),
             (.maxBodyBytes, maxBodyBytes), (.maxKeyBytes, maxKeyBytes), (.clientName, clientName),
             (.tokens, tokens), (.readOnlyTokens, readonlyTokens), (.tokensFile, tokensFile),
             (.protectMetrics, protectMetrics), (.allowCommands, allowCommands), (.denyCommands, denyCommands),

@@ -272,11 +272,21 @@ import Testing
         lease(&m, a)
         lease(&m, b)
         _ = m.release(a, reusable: true, now: t0)
-        let closing = m.invalidateAll()
+        let closing = m.invalidateAll(now: t0)
         #expect(closing.count == 1 && closing[0] === a)
         #expect(m.release(b, reusable: true, now: t0).close?.1 == .invalidated)
         #expect(m.statistics.closed[.invalidated] == 2 && m.statistics.open == 0)
         guard case .wait(_, 1) = m.borrow(now: t0, label: "x") else { Issue.record("a fresh dial"); return }
+    }
+
+    @Test func invalidatingADownPoolProbesAtOnce() {
+        var m = machine(max: 2)
+        _ = m.borrow(now: t0, label: "x")
+        _ = m.dialFailed(message: "refused", now: t0, jitter: 1)  // next probe in 100 ms
+        #expect(m.maintain(now: at(0.01)).dials == 0)
+        _ = m.invalidateAll(now: at(0.01))
+        let maintenance = m.maintain(now: at(0.01))
+        #expect(maintenance.dials == 1 && maintenance.isProbe, "the master moved: probe now, not after the backoff")
     }
 
     @Test func shutDownClosesIdleFailsWaitersAndRefusesBorrows() {

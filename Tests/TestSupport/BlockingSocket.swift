@@ -3,14 +3,28 @@
 #endif
 
 /// A plain blocking TCP client socket to 127.0.0.1, for tests that must speak to real servers
-/// over real sockets (HTTP requests, raw RESP probes).
-public final class BlockingSocket {
+/// over real sockets (HTTP requests, raw RESP probes). Sendable so tests can hand sockets between
+/// threads; each one is used by one thread at a time.
+public final class BlockingSocket: @unchecked Sendable {
     private let descriptor: Int32
 
-    /// Connects to 127.0.0.1:`port`; nil if the connection is refused or times out.
-    public init?(port: Int, timeoutSeconds: Int = 10) {
+    /// Connects to 127.0.0.1:`port` (from `sourceAddress`, e.g. another loopback address, when
+    /// given); nil if the connection is refused or times out.
+    public init?(port: Int, timeoutSeconds: Int = 10, sourceAddress: String? = nil) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            source.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                Glibc.close(fd)
+                return nil
+            }
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -51,6 +65,13 @@ public final class BlockingSocket {
         var buffer = [UInt8](repeating: 0, count: max)
         let count = buffer.withUnsafeMutableBytes { Glibc.recv(descriptor, $0.baseAddress, max, 0) }
         return count > 0 ? Array(buffer[..<count]) : []
+    }
+
+    /// True when the peer has closed the connection (a non-blocking peek reads end of stream or an error).
+    public var isClosedByPeer: Bool {
+        var byte: UInt8 = 0
+        let received = recv(descriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return received == 0 || (received < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     /// Reads until the peer closes the connection.

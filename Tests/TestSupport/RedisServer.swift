@@ -19,12 +19,17 @@ public final class RedisServer: @unchecked Sendable {
         return server
     }()
 
-    /// Starts a new server on a free port and waits until it answers PING.
-    public init(extraArguments: [String] = []) {
+    /// The `requirepass` password, sent with AUTH by `command`; nil for none.
+    public let password: String?
+
+    /// Starts a new server on a free port (requiring `password` when given) and waits until it
+    /// answers PING.
+    public init(extraArguments: [String] = [], password: String? = nil) {
         port = BlockingSocket.freePort()
+        self.password = password
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        self.extraArguments = extraArguments
+        self.extraArguments = extraArguments + (password.map { ["--requirepass", $0, "--masterauth", $0] } ?? [])
         start()
     }
 
@@ -35,8 +40,8 @@ public final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
-    public var url: String { "redis://127.0.0.1:\(port)/0" }
+    /// `redis://[:password@]127.0.0.1:PORT/0`.
+    public var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
 
     /// Starts the server (again) on the same port and waits for PING.
     public func start() {
@@ -94,10 +99,25 @@ public final class RedisServer: @unchecked Sendable {
     /// reply, nil for a null bulk or no connection.
     @discardableResult
     public func command(_ arguments: [String]) -> String? {
+        Self.command(arguments, port: port, password: password)
+    }
+
+    /// `command` against any RESP server on 127.0.0.1:`port` (a Sentinel too), AUTH first when a
+    /// `password` is given.
+    @discardableResult
+    public static func command(_ arguments: [String], port: Int, password: String?) -> String? {
         guard let socket = BlockingSocket(port: port, timeoutSeconds: 10) else { return nil }
-        var request = "*\(arguments.count)\r\n"
-        for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
-        guard socket.write(Array(request.utf8)) else { return nil }
+        if let password {
+            guard socket.write(encode(["AUTH", password])) else { return nil }
+            var reply: [UInt8] = []
+            while reply.firstRange(of: Array("\r\n".utf8)) == nil {
+                let chunk = socket.read()
+                if chunk.isEmpty { return nil }
+                reply += chunk
+            }
+            guard reply.starts(with: Array("+OK".utf8)) else { return String(decoding: reply, as: UTF8.self) }
+        }
+        guard socket.write(encode(arguments)) else { return nil }
         var received: [UInt8] = []
         while true {
             let chunk = socket.read()
@@ -112,6 +132,13 @@ public final class RedisServer: @unchecked Sendable {
                 return String(decoding: received[start..<(start + length)], as: UTF8.self)
             }
         }
+    }
+
+    /// A command in RESP.
+    static func encode(_ arguments: [String]) -> [UInt8] {
+        var request = "*\(arguments.count)\r\n"
+        for argument in arguments { request += "$\(argument.utf8.count)\r\n\(argument)\r\n" }
+        return Array(request.utf8)
     }
 
     /// Connections whose CLIENT SETNAME is `name`, per CLIENT LIST.

@@ -1,0 +1,100 @@
+import Synchronization
+
+/// Finds the current Redis master through Sentinels (`SENTINEL get-master-addr-by-name`) and
+/// remembers it; told to look again when a failover is suspected.
+///
+/// Threading: every method may be called from any thread; the address is kept under a lock and
+/// the Sentinels are asked outside it.
+public final class MasterLocator: Sendable {
+    /// A master's address.
+    public struct Address: Sendable, Equatable, CustomStringConvertible {
+        /// Host name or address.
+        public let host: String
+        /// TCP port.
+        public let port: Int
+
+        /// The address `host:port`.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// The Sentinels and the master's name.
+    public let settings: SentinelSettings
+    private let timeout: Duration
+    private let state = Mutex<(master: Address?, preferred: Int)>((nil, 0))
+
+    /// A locator asking the Sentinels in `settings`, each within `timeout`.
+    public init(settings: SentinelSettings, timeout: Duration) {
+        self.settings = settings
+        self.timeout = timeout
+    }
+
+    /// The master last found, or the Sentinels' answer now when none is known.
+    public func master() throws(RedisError) -> Address {
+        if let known = state.withLock({ $0.master }) { return known }
+        return try resolve()
+    }
+
+    /// The master last found, without asking anyone.
+    public var knownMaster: Address? { state.withLock { $0.master } }
+
+    /// Asks the Sentinels (the one that answered last first) for the master now and remembers it.
+    public func resolve() throws(RedisError) -> Address {
+        let preferred = state.withLock { $0.preferred }
+        var failures: [String] = []
+        for offset in settings.addresses.indices {
+            let index = (preferred + offset) % settings.addresses.count
+            let sentinel = settings.addresses[index]
+            do {
+                let address = try ask(sentinel)
+                state.withLock { $0 = (address, index) }
+                return address
+            } catch {
+                failures.append("\(sentinel): \(error.message)")
+            }
+        }
+        throw RedisError(.connectFailed, "no Sentinel named a master for '\(settings.masterName)': " + failures.joined(separator: "; "))
+    }
+
+    /// Records `address` as the master (e.g. from a `+switch-master` message); true if it changed.
+    @discardableResult
+    public func update(_ address: Address) -> Bool {
+        state.withLock { state in
+            defer { state.master = address }
+            return state.master != address
+        }
+    }
+
+    /// Forgets the master, so the next `master()` asks the Sentinels.
+    public func forget() {
+        state.withLock { $0.master = nil }
+    }
+
+    /// Options for a connection to the Sentinel at `address` (its own credentials, no database).
+    func sentinelOptions(_ address: SentinelSettings.Address) -> RedisConnectionOptions {
+        var options = RedisConnectionOptions()
+        options.url.host = address.host
+        options.url.port = address.port
+        options.url.username = settings.username
+        options.url.password = settings.password
+        options.connectTimeout = timeout
+        options.socketTimeout = timeout
+        options.clientName = nil
+        return options
+    }
+
+    private func ask(_ sentinel: SentinelSettings.Address) throws(RedisError) -> Address {
+        let connection = try RedisConnection.connect(options: sentinelOptions(sentinel))
+        defer { connection.close() }
+        let reply = try connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", settings.masterName))
+        guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].text, let port = parts[1].text.flatMap(Int.init) else {
+            if let message = reply.errorMessage { throw RedisError(.protocolError, message) }
+            throw RedisError(.protocolError, "the Sentinel does not know a master named '\(settings.masterName)'")
+        }
+        return Address(host: host, port: port)
+    }
+}

@@ -1,0 +1,80 @@
+import Synchronization
+
+import class Foundation.Thread
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Follows failovers as they happen: subscribed to `+switch-master` on one Sentinel at a time, it
+/// updates the `MasterLocator` and calls `onSwitch` as soon as the master moves, before any request
+/// has to fail against the old one. Each time it (re)connects it also asks for the master, so a
+/// switch announced while it was away is not missed.
+///
+/// Lifecycle: `start()` runs it on its own thread; `stop()` ends it within one `pollInterval`.
+public final class SentinelWatcher: Sendable {
+    private let locator: MasterLocator
+    private let pollInterval: Duration
+    private let onSwitch: @Sendable (MasterLocator.Address) -> Void
+    private let stopped = Atomic<Bool>(false)
+
+    /// A watcher updating `locator`; `onSwitch` gets the new master's address. `pollInterval` bounds
+    /// each wait for a message (the subscription is renewed after it).
+    public init(
+        locator: MasterLocator, pollInterval: Duration = .seconds(2), onSwitch: @escaping @Sendable (MasterLocator.Address) -> Void
+    ) {
+        self.locator = locator
+        self.pollInterval = pollInterval
+        self.onSwitch = onSwitch
+    }
+
+    /// Starts following on a new thread.
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "sentinel-watcher"
+        thread.start()
+    }
+
+    /// Stops following (at the latest one `pollInterval` later).
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    private func run() {
+        var next = 0
+        while !stopped.load(ordering: .relaxed) {
+            let sentinel = locator.settings.addresses[next % locator.settings.addresses.count]
+            next += 1
+            listen(to: sentinel)
+            if !stopped.load(ordering: .relaxed) { usleep(100_000) }  // a Sentinel down: next one, not a busy loop
+        }
+    }
+
+    /// One subscription: checks the master, then handles messages until the connection times out or breaks.
+    private func listen(to sentinel: SentinelSettings.Address) {
+        var options = locator.sentinelOptions(sentinel)
+        options.socketTimeout = pollInterval
+        guard let connection = try? RedisConnection.connect(options: options) else { return }
+        defer { connection.close() }
+        let name = locator.settings.masterName
+        if case .array(let parts) = try? connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", name)), parts.count == 2,
+            let host = parts[0].text, let port = parts[1].text.flatMap(Int.init)
+        {
+            announce(MasterLocator.Address(host: host, port: port))
+        }
+        guard (try? connection.send(RedisCommand("SUBSCRIBE", "+switch-master"))) != nil else { return }
+        while !stopped.load(ordering: .relaxed) {
+            guard let message = try? connection.receive() else { return }  // timeout or error: renew
+            // ["message", "+switch-master", "<name> <old-ip> <old-port> <new-ip> <new-port>"]
+            guard case .array(let parts) = message, parts.count == 3, let payload = parts[2].text else { continue }
+            let fields = payload.split(separator: " ")
+            guard fields.count == 5, fields[0] == name, let port = Int(fields[4]) else { continue }
+            announce(MasterLocator.Address(host: String(fields[3]), port: port))
+        }
+    }
+
+    private func announce(_ address: MasterLocator.Address) {
+        let known = locator.knownMaster
+        if locator.update(address), known != nil { onSwitch(address) }
+    }
+}
