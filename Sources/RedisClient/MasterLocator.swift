@@ -25,7 +25,16 @@ public final class MasterLocator: Sendable {
     /// The Sentinels and the master's name.
     public let settings: SentinelSettings
     private let timeout: Duration
-    private let state = Mutex<(master: Address?, preferred: Int)>((nil, 0))
+    private struct State {
+        var master: Address?
+        var preferred = 0
+        /// While a failover runs: the replica being promoted, and until when to trust that over
+        /// the Sentinels' answer (which names the old master until the failover ends).
+        var pinnedUntil: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let clock = ContinuousClock()
 
     /// A locator asking the Sentinels in `settings`, each within `timeout`.
     public init(settings: SentinelSettings, timeout: Duration) {
@@ -43,15 +52,24 @@ public final class MasterLocator: Sendable {
     public var knownMaster: Address? { state.withLock { $0.master } }
 
     /// Asks the Sentinels (the one that answered last first) for the master now and remembers it.
+    /// While a failover is pinned (`failoverStarted`), the replica being promoted is the answer.
     public func resolve() throws(RedisError) -> Address {
-        let preferred = state.withLock { $0.preferred }
+        let now = clock.now
+        let (preferred, pinned) = state.withLock { state in
+            (state.preferred, state.pinnedUntil.map { now < $0 } ?? false ? state.master : nil)
+        }
+        if let pinned { return pinned }
         var failures: [String] = []
         for offset in settings.addresses.indices {
             let index = (preferred + offset) % settings.addresses.count
             let sentinel = settings.addresses[index]
             do {
                 let address = try ask(sentinel)
-                state.withLock { $0 = (address, index) }
+                state.withLock { state in
+                    state.master = address
+                    state.preferred = index
+                    state.pinnedUntil = nil
+                }
                 return address
             } catch {
                 failures.append("\(sentinel): \(error.message)")
@@ -64,14 +82,32 @@ public final class MasterLocator: Sendable {
     @discardableResult
     public func update(_ address: Address) -> Bool {
         state.withLock { state in
-            defer { state.master = address }
+            defer {
+                state.master = address
+                state.pinnedUntil = nil
+            }
             return state.master != address
         }
     }
 
-    /// Forgets the master, so the next `master()` asks the Sentinels.
+    /// A failover began (`+selected-slave`): `promoted` is about to become the master. From now until
+    /// the switch is announced (or `limit` passes, if the failover is abandoned) connections go only
+    /// to it — never back to the old master, whose writes the promotion would discard.
+    public func failoverStarted(promoting promoted: Address, limit: Duration = .seconds(30)) {
+        let until = clock.now + limit
+        state.withLock { state in
+            state.master = promoted
+            state.pinnedUntil = until
+        }
+    }
+
+    /// Forgets the master, so the next `master()` asks the Sentinels (unless a failover is pinned).
     public func forget() {
-        state.withLock { $0.master = nil }
+        let now = clock.now
+        state.withLock { state in
+            if state.pinnedUntil.map({ now < $0 }) ?? false { return }
+            state.master = nil
+        }
     }
 
     /// Options for a connection to the Sentinel at `address` (its own credentials, no database).

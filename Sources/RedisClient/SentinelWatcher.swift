@@ -6,10 +6,13 @@ import class Foundation.Thread
     import Glibc
 #endif
 
-/// Follows failovers as they happen: subscribed to `+switch-master` on one Sentinel at a time, it
-/// updates the `MasterLocator` and calls `onSwitch` as soon as the master moves, before any request
-/// has to fail against the old one. Each time it (re)connects it also asks for the master, so a
-/// switch announced while it was away is not missed.
+/// Follows failovers as they happen, subscribed on one Sentinel at a time:
+/// - `+selected-slave` (a failover chose the replica to promote): the `MasterLocator` is pinned to
+///   that replica and `onSwitch` is called at once, so no new request goes to the old master, whose
+///   writes from now on the promotion would discard;
+/// - `+switch-master` (the failover ended): the locator records the new master, `onSwitch` again.
+/// Each time it (re)connects it also asks for the master, so a switch announced while it was away
+/// is not missed.
 ///
 /// Lifecycle: `start()` runs it on its own thread; `stop()` ends it within one `pollInterval`.
 public final class SentinelWatcher: Sendable {
@@ -62,14 +65,30 @@ public final class SentinelWatcher: Sendable {
         {
             announce(MasterLocator.Address(host: host, port: port))
         }
-        guard (try? connection.send(RedisCommand("SUBSCRIBE", "+switch-master"))) != nil else { return }
+        // One reply per channel subscribed.
+        guard (try? connection.pipeline([RedisCommand("SUBSCRIBE", "+switch-master", "+selected-slave")])) != nil,
+            (try? connection.receive()) != nil
+        else { return }
         while !stopped.load(ordering: .relaxed) {
             guard let message = try? connection.receive() else { return }  // timeout or error: renew
-            // ["message", "+switch-master", "<name> <old-ip> <old-port> <new-ip> <new-port>"]
-            guard case .array(let parts) = message, parts.count == 3, let payload = parts[2].text else { continue }
+            guard case .array(let parts) = message, parts.count == 3, let channel = parts[1].text, let payload = parts[2].text else {
+                continue
+            }
             let fields = payload.split(separator: " ")
-            guard fields.count == 5, fields[0] == name, let port = Int(fields[4]) else { continue }
-            announce(MasterLocator.Address(host: String(fields[3]), port: port))
+            switch channel {
+            case "+switch-master":
+                // "<name> <old-ip> <old-port> <new-ip> <new-port>"
+                guard fields.count == 5, fields[0] == name, let port = Int(fields[4]) else { continue }
+                announce(MasterLocator.Address(host: String(fields[3]), port: port))
+            case "+selected-slave":
+                // "slave <ip:port> <ip> <port> @ <name> <master-ip> <master-port>"
+                guard fields.count == 8, fields[5] == name, let port = Int(fields[3]) else { continue }
+                let promoted = MasterLocator.Address(host: String(fields[2]), port: port)
+                locator.failoverStarted(promoting: promoted)
+                onSwitch(promoted)
+            default:
+                continue
+            }
         }
     }
 

@@ -19,6 +19,8 @@ final class LoadRecorder: @unchecked Sendable {
         let body: String
         /// The `Retry-After` header, if any.
         var retryAfter: String? = nil
+        /// The request target (method and path).
+        var target = ""
         var end: Double { start + latency }
     }
 
@@ -83,6 +85,12 @@ final class LoadRecorder: @unchecked Sendable {
     }
 
     private func send(_ request: (method: String, target: String, body: String)) -> Sample {
+        var sample = exchange(request)
+        sample.target = "\(request.method) \(request.target)"
+        return sample
+    }
+
+    private func exchange(_ request: (method: String, target: String, body: String)) -> Sample {
         let begin = now
         guard let socket = BlockingSocket(port: port, timeoutSeconds: 10, sourceAddress: sourceAddress) else {
             return Sample(start: begin, latency: now - begin, status: Self.refused, body: "")

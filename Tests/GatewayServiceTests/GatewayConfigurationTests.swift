@@ -30,6 +30,31 @@ import Testing
         #expect(configuration.redis.clientName == nil)
     }
 
+    @Test func readsTheResilienceSettings() throws {
+        let configuration = try GatewayConfiguration(environment: [
+            "REDIS_URL": "redis+sentinel://:d@h1,h2:26380/mymaster/0", "REDIS_SENTINEL_PASSWORD": "s",
+            "GATEWAY_MIN_IDLE": "3", "GATEWAY_MAX_LIFETIME_S": "0", "GATEWAY_IDLE_TIMEOUT_S": "60", "GATEWAY_MAX_CONCURRENT_DIALS": "4",
+            "GATEWAY_RECONNECT_BACKOFF_MS": "50", "GATEWAY_RECONNECT_BACKOFF_CAP_MS": "2000", "GATEWAY_LEAK_DETECTION_MS": "0",
+            "GATEWAY_SHUTDOWN_GRACE_MS": "1500", "GATEWAY_RETRY_ATTEMPTS": "1", "GATEWAY_RETRY_BACKOFF_MS": "7",
+            "GATEWAY_RETRY_AFTER_TIMEOUT": "1", "GATEWAY_RETRY_UNCONDITIONAL_SET": "true", "GATEWAY_MIN_REPLICA_ACKS": "1",
+            "GATEWAY_REPLICA_ACK_TIMEOUT_MS": "250", "GATEWAY_PER_ADDRESS_CONNECTION_LIMIT": "64", "GATEWAY_CONNECTION_TIMEOUT_S": "5",
+        ])
+        #expect(configuration.redis.url.sentinel?.password == "s" && configuration.redis.url.password == "d")
+        #expect(configuration.pool.minIdle == 3 && configuration.pool.maxLifetime == nil && configuration.pool.idleTimeout == .seconds(60))
+        #expect(configuration.pool.maxConcurrentDials == 4 && configuration.pool.leakDetectionThreshold == nil)
+        #expect(configuration.pool.reconnectBackoff == .milliseconds(50) && configuration.pool.reconnectBackoffCap == .seconds(2))
+        #expect(configuration.shutdownGrace == .milliseconds(1500))
+        #expect(configuration.retry.attempts == 1 && configuration.retry.backoff == .milliseconds(7))
+        #expect(configuration.retry.resendAfterTimeout && configuration.retry.resendUnconditionalSet)
+        #expect(configuration.replicaAcknowledgement.replicas == 1 && configuration.replicaAcknowledgement.timeout == .milliseconds(250))
+        #expect(configuration.http.perAddressConnectionLimit == 64 && configuration.http.connectionTimeoutSeconds == 5)
+        #expect(!configuration.summary.joined().contains("s@") && configuration.summary.joined().contains("sentinel_password=****"))
+    }
+
+    @Test func aSentinelPasswordWithoutASentinelURLIsAnError() {
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration(environment: ["REDIS_SENTINEL_PASSWORD": "s"]) }
+    }
+
     @Test func defaultsWithAnEmptyEnvironment() throws {
         let configuration = try GatewayConfiguration(environment: [:])
         #expect(configuration == GatewayConfiguration())

@@ -37,4 +37,26 @@ import Testing
         #expect(url.description == "redis://u:****@h:1/2")
         #expect(!url.description.contains("topsecret"))
     }
+
+    @Test func parsesASentinelURLWithSeparateCredentials() throws {
+        let url = try RedisURL(
+            parsing:
+                "redis+sentinel://app:data%40pw@10.0.0.1:26380,10.0.0.2,[::1]:26381/mymaster/3?sentinel_password=s%26pw&sentinel_username=watcher"
+        )
+        let sentinel = try #require(url.sentinel)
+        #expect(sentinel.addresses.map(\.description) == ["10.0.0.1:26380", "10.0.0.2:26379", "[::1]:26381"])
+        #expect(sentinel.masterName == "mymaster" && sentinel.password == "s&pw" && sentinel.username == "watcher")
+        #expect(url.username == "app" && url.password == "data@pw" && url.database == 3)
+        #expect(url.poolName == "sentinel:mymaster/3")
+        #expect(url.description == "redis+sentinel://app:****@10.0.0.1:26380,10.0.0.2:26379,[::1]:26381/mymaster/3?sentinel_password=****")
+        #expect(!url.description.contains("pw"))
+    }
+
+    @Test func aSentinelURLNeedsAMasterNameAndKnownParameters() {
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+sentinel://h:26379") }
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+sentinel://h:26379/m?sentinel_pasword=x") }
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+sentinel://h:0/m") }
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+sentinel://h,/m") }
+        #expect((try? RedisURL(parsing: "redis+sentinel://h/m"))?.database == 0)
+    }
 }
