@@ -11,7 +11,10 @@ struct GatewayHarness {
     let gateway: Gateway
     let client: HTTPTestClient
 
-    init(redisURL: String = RedisServer.shared.url, _ adjust: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+    init(
+        redisURL: String = RedisServer.shared.url, logger: Logger = Logger(label: "test"),
+        _ adjust: (inout GatewayConfiguration) -> Void = { _ in }
+    ) throws {
         var configuration = GatewayConfiguration()
         configuration.redis.url = try RedisURL(parsing: redisURL)
         configuration.http.port = 0
@@ -21,7 +24,7 @@ struct GatewayHarness {
         configuration.session.databasePath = temporaryDatabasePath()
         configuration.session.seedUsers = 100
         adjust(&configuration)
-        gateway = try Gateway(configuration: configuration, logger: Logger(label: "test"))
+        gateway = try Gateway(configuration: configuration, logger: logger)
         client = HTTPTestClient(port: gateway.port)
     }
 
