@@ -38,6 +38,7 @@ import Testing
         let first = HTTPTestClient(port: gateway.port).request("PUT", "/cache/sentinel-probe", text: "v")
         #expect(first?.status == 201, "\(first?.text ?? "no response") \(gateway.log.suffix(400))")
         #expect(gateway.poolStats()["pool"] as? String == "sentinel:mymaster/0")
+        let baseline = gateway.descriptorsBesidesThePool()
 
         let sequence = Atomic<Int>(0)
         let load = LoadRecorder(port: gateway.port, threads: 4) { _ in
@@ -82,6 +83,9 @@ import Testing
         let resumeTime = (resumedSample?.end ?? load.now) - injectedAt
         #expect(resumeTime < 15, "writes resumed \(resumeTime) s after the fault")
         #expect(eventually(within: .seconds(10)) { gateway.stat("in_use") == 0 && gateway.stat("open") <= gateway.stat("max") })
+        #expect(
+            eventually(within: .seconds(10)) { gateway.descriptorsBesidesThePool() <= baseline },
+            "descriptors besides the pool: \(gateway.descriptorsBesidesThePool()) > \(baseline)")
         let closedStale = ((gateway.poolStats()["closed"] as? [String: Int])?["invalidated"]) ?? 0
         let unconfirmed = failures.filter { $0.body.contains("replicas confirmed") }.count
         FaultReport(
