@@ -248,6 +248,7 @@ import Testing
         #expect(unexplained.count == 0, "\(unexplained.count) of \(refused.count): \(unexplained.first?.body ?? "")")
         let served = during.filter(Self.readSucceeded)
         #expect(!served.isEmpty, "the connections already open keep serving")
+        #expect(gateway.stat("connect_failures") >= 1, "the load needed more connections than Redis would take")
         let notRecovered = samples.filter { $0.start > recoveredAt + 0.05 && !Self.readSucceeded($0) }
         #expect(
             notRecovered.count == 0, "\(notRecovered.count) failures after the clients left: \(notRecovered.first.map { "\($0)" } ?? "")")
