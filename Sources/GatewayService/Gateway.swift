@@ -17,6 +17,7 @@ public final class Gateway: Sendable {
     private let server: HTTPServer
     private let logger: Logger
     private let follower: FailoverFollower?
+    private let drain: DrainSignal
 
     /// Builds the pool, opens the origin database, builds the routes and starts listening.
     public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
@@ -36,6 +37,8 @@ public final class Gateway: Sendable {
             pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
             onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         let syncToken = SyncToken()
+        let drain = DrainSignal()
+        self.drain = drain
         var policy = configuration.commandPolicy
         policy.blockingLimit = configuration.redis.socketTimeout
         let users: UserStore
@@ -51,7 +54,7 @@ public final class Gateway: Sendable {
         }
         let router = GatewayRoutes(
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
-            health: HealthHandlers(redis: redis),
+            health: HealthHandlers(redis: redis, drain: drain),
             pool: PoolHandlers(
                 redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken),
@@ -91,6 +94,7 @@ public final class Gateway: Sendable {
     /// talking to Redis are done (at most the socket timeout later).
     public func shutdown() {
         logger.info("draining", metadata: ["in-flight": "\(server.requestsInFlight)"])
+        drain.begin()
         // Past the grace period, requests still waiting for a Redis connection fail at once (503);
         // those talking to Redis finish within the socket timeout.
         server.shutdown(grace: configuration.shutdownGrace, finalWait: configuration.redis.socketTimeout + .seconds(1)) { remaining in

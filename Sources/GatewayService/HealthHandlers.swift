@@ -6,15 +6,19 @@ import RedisClient
 /// PING, timed).
 struct HealthHandlers: Sendable {
     let redis: RedisAccess
+    let drain: DrainSignal
 
     /// `GET /healthz`: always 200 while the process serves HTTP; never touches Redis.
     func healthz(_ request: HTTPRequest) -> HTTPResponse {
         .json(200, #"{"status":"ok"}"#)
     }
 
-    /// `GET /readyz`: 503 at once while the pool knows Redis is down (with since when and the last
-    /// error); otherwise 200 when a pooled PING succeeds, else 503 with the reason.
+    /// `GET /readyz`: 503 while the gateway drains, and at once while the pool knows Redis is down
+    /// (with since when and the last error); otherwise 200 when a pooled PING succeeds, else 503.
     func readyz(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
+        if drain.isDraining {
+            return .json(503, #"{"status":"draining","error":"the gateway is shutting down"}"#, headers: [("Retry-After", "1")])
+        }
         let availability = redis.pool.availability
         if case .down = availability {
             return .json(

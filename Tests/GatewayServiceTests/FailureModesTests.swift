@@ -131,4 +131,20 @@ import Testing
         harness.gateway.shutdown()
         #expect(RedisServer.shared.clientCount(named: name) == 0)
     }
+
+    @Test func readinessTurns503WhileTheGatewayDrains() throws {
+        let harness = try GatewayHarness { $0.http.workerThreads = 0 }
+        let connection = try #require(KeepAliveConnection(port: harness.gateway.port))
+        #expect(connection.get("/readyz")?.status == 200)
+        let slow = TestThread { _ = harness.request("POST", "/", text: #"["BLPOP","\#(uniqueKey("drain"))","0.5"]"#) }
+        slow.start()
+        #expect(eventually { harness.gateway.pool.statistics.inUse == 1 })
+        let stopper = TestThread { harness.gateway.shutdown() }
+        stopper.start()
+        #expect(eventually { harness.gateway.phase == .draining })
+        let ready = connection.get("/readyz")
+        #expect(ready?.status == 503 && ready?.text.contains("draining") == true, "\(ready?.text ?? "no response")")
+        slow.join()
+        stopper.join()
+    }
 }
