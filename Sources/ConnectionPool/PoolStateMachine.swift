@@ -165,9 +165,9 @@ public struct PoolStateMachine<Connection: AnyObject> {
             if !(stale || suspect) { counters.borrows += 1 }
             return .use(entry.member.connection, needsHealthCheck: stale || suspect)
         }
-        if case .down = availability {
+        if case .down(let since, let lastError) = availability {
             counters.fastFailures += 1
-            return .fail(unavailableError())
+            return .fail(.unavailable(downSince: since, lastError: lastError, statistics: statistics))
         }
         let id = WaiterID(value: nextWaiter)
         nextWaiter += 1
@@ -232,17 +232,19 @@ public struct PoolStateMachine<Connection: AnyObject> {
         counters.connectFailures += 1
         counters.lastConnectError = message
         var action = DialAction()
+        var downSince = now
         switch availability {
         case .up:
-            availability = .down(since: now, lastError: message)
             counters.outages += 1
             action.wentDown = true
         case .down(let since, _):
-            availability = .down(since: since, lastError: message)
+            downSince = since
         }
+        availability = .down(since: downSince, lastError: message)
         failedProbes += 1
         nextProbeAt = now.advanced(by: backoff(afterFailures: failedProbes, jitter: jitter))
-        let error = isShutDown ? PoolError.shutDown : unavailableError()
+        let error =
+            isShutDown ? PoolError.shutDown : .unavailable(downSince: downSince, lastError: message, statistics: statistics)
         while let waiter = popWaiter() {
             handoffs[waiter.id] = .failure(error)
             action.wake.append(waiter.id)
@@ -411,13 +413,6 @@ public struct PoolStateMachine<Connection: AnyObject> {
         let cap = configuration.reconnectBackoffCap.secondsDouble
         let step = min(cap, base * Double(1 << min(failures - 1, 30)))
         return .nanoseconds(Int64((step / 2 + step / 2 * min(max(jitter, 0), 1)) * 1e9))
-    }
-
-    private func unavailableError() -> PoolError {
-        guard case .down(let since, let lastError) = availability else {
-            return .timeout(waited: .zero, statistics: statistics)
-        }
-        return .unavailable(downSince: since, lastError: lastError, statistics: statistics)
     }
 
     private mutating func popWaiter() -> Waiter? {

@@ -56,7 +56,8 @@ public final class MasterLocator: Sendable {
     public func resolve() throws(RedisError) -> Address {
         let now = clock.now
         let (preferred, pinned) = state.withLock { state in
-            (state.preferred, state.pinnedUntil.map { now < $0 } ?? false ? state.master : nil)
+            let isPinned = state.pinnedUntil.map { now < $0 } ?? false
+            return (state.preferred, isPinned ? state.master : nil)
         }
         if let pinned { return pinned }
         var failures: [String] = []
