@@ -6,27 +6,11 @@ import Synchronization
 /// Threading: every method may be called from any thread; the address is kept under a lock and
 /// the Sentinels are asked outside it.
 public final class MasterLocator: Sendable {
-    /// A master's address.
-    public struct Address: Sendable, Equatable, CustomStringConvertible {
-        /// Host name or address.
-        public let host: String
-        /// TCP port.
-        public let port: Int
-
-        /// The address `host:port`.
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        public var description: String { "\(host):\(port)" }
-    }
-
     /// The Sentinels and the master's name.
     public let settings: SentinelSettings
     private let timeout: Duration
     private struct State {
-        var master: Address?
+        var master: ServerAddress?
         var preferred = 0
         /// While a failover runs: the replica being promoted, and until when to trust that over
         /// the Sentinels' answer (which names the old master until the failover ends).
@@ -43,17 +27,17 @@ public final class MasterLocator: Sendable {
     }
 
     /// The master last found, or the Sentinels' answer now when none is known.
-    public func master() throws(RedisError) -> Address {
+    public func master() throws(RedisError) -> ServerAddress {
         if let known = state.withLock({ $0.master }) { return known }
         return try resolve()
     }
 
     /// The master last found, without asking anyone.
-    public var knownMaster: Address? { state.withLock { $0.master } }
+    public var knownMaster: ServerAddress? { state.withLock { $0.master } }
 
     /// Asks the Sentinels (the one that answered last first) for the master now and remembers it.
     /// While a failover is pinned (`failoverStarted`), the replica being promoted is the answer.
-    public func resolve() throws(RedisError) -> Address {
+    public func resolve() throws(RedisError) -> ServerAddress {
         let now = clock.now
         let (preferred, pinned) = state.withLock { state in
             let isPinned = state.pinnedUntil.map { now < $0 } ?? false
@@ -81,7 +65,7 @@ public final class MasterLocator: Sendable {
 
     /// Records `address` as the master (e.g. from a `+switch-master` message); true if it changed.
     @discardableResult
-    public func update(_ address: Address) -> Bool {
+    public func update(_ address: ServerAddress) -> Bool {
         state.withLock { state in
             defer {
                 state.master = address
@@ -94,7 +78,7 @@ public final class MasterLocator: Sendable {
     /// A failover began (`+selected-slave`): `promoted` is about to become the master. From now until
     /// the switch is announced (or `limit` passes, if the failover is abandoned) connections go only
     /// to it — never back to the old master, whose writes the promotion would discard.
-    public func failoverStarted(promoting promoted: Address, limit: Duration = .seconds(30)) {
+    public func failoverStarted(promoting promoted: ServerAddress, limit: Duration = .seconds(30)) {
         let until = clock.now + limit
         state.withLock { state in
             state.master = promoted
@@ -112,7 +96,7 @@ public final class MasterLocator: Sendable {
     }
 
     /// Options for a connection to the Sentinel at `address` (its own credentials, no database).
-    func sentinelOptions(_ address: SentinelSettings.Address) -> RedisConnectionOptions {
+    func sentinelOptions(_ address: ServerAddress) -> RedisConnectionOptions {
         var options = RedisConnectionOptions()
         options.url.host = address.host
         options.url.port = address.port
@@ -124,14 +108,19 @@ public final class MasterLocator: Sendable {
         return options
     }
 
-    private func ask(_ sentinel: SentinelSettings.Address) throws(RedisError) -> Address {
+    private func ask(_ sentinel: ServerAddress) throws(RedisError) -> ServerAddress {
         let connection = try RedisConnection.connect(options: sentinelOptions(sentinel))
         defer { connection.close() }
+        return try queryMaster(on: connection)
+    }
+
+    /// `SENTINEL get-master-addr-by-name` on an open connection to a Sentinel.
+    func queryMaster(on connection: RedisConnection) throws(RedisError) -> ServerAddress {
         let reply = try connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", settings.masterName))
         guard case .array(let parts) = reply, parts.count == 2, let host = parts[0].text, let port = parts[1].text.flatMap(Int.init) else {
             if let message = reply.errorMessage { throw RedisError(.protocolError, message) }
             throw RedisError(.protocolError, "the Sentinel does not know a master named '\(settings.masterName)'")
         }
-        return Address(host: host, port: port)
+        return ServerAddress(host: host, port: port)
     }
 }

@@ -27,7 +27,7 @@ public struct RedisConnectionFactory: ConnectionFactory {
         }
     }
 
-    private func connectToMaster(at address: MasterLocator.Address) throws(RedisError) -> RedisConnection {
+    private func connectToMaster(at address: ServerAddress) throws(RedisError) -> RedisConnection {
         var target = options
         target.url.sentinel = nil
         target.url.host = address.host

@@ -110,7 +110,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// `h1[:p1],h2[:p2]` (default port 26379), `master-name[/db]`, and the Sentinels' credentials
     /// from the query.
     private static func sentinelSettings(hosts: Substring, path: Substring, query: Substring) throws(RedisURLError) -> SentinelSettings {
-        var addresses: [SentinelSettings.Address] = []
+        var addresses: [ServerAddress] = []
         for item in hosts.split(separator: ",", omittingEmptySubsequences: false) {
             var host = item
             var port = 26379

@@ -1,23 +1,7 @@
 /// Where the Redis Sentinels are and which master to ask them for: the Sentinel form of `REDIS_URL`.
 public struct SentinelSettings: Sendable, Equatable {
-    /// One Sentinel's address.
-    public struct Address: Sendable, Equatable, CustomStringConvertible {
-        /// Host name or address.
-        public var host: String
-        /// TCP port (26379 by default).
-        public var port: Int
-
-        /// The address `host:port`.
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
-
     /// The Sentinels, asked in order (the last one that answered first).
-    public var addresses: [Address]
+    public var addresses: [ServerAddress]
     /// The monitored master's name (`sentinel monitor NAME ...`).
     public var masterName: String
     /// ACL user for the Sentinels; nil for the default user.
@@ -26,7 +10,7 @@ public struct SentinelSettings: Sendable, Equatable {
     public var password: String?
 
     /// Sentinels at `addresses` watching `masterName`.
-    public init(addresses: [Address], masterName: String, username: String? = nil, password: String? = nil) {
+    public init(addresses: [ServerAddress], masterName: String, username: String? = nil, password: String? = nil) {
         self.addresses = addresses
         self.masterName = masterName
         self.username = username

@@ -18,13 +18,13 @@ import class Foundation.Thread
 public final class SentinelWatcher: Sendable {
     private let locator: MasterLocator
     private let pollInterval: Duration
-    private let onSwitch: @Sendable (MasterLocator.Address) -> Void
+    private let onSwitch: @Sendable (ServerAddress) -> Void
     private let stopped = Atomic<Bool>(false)
 
     /// A watcher updating `locator`; `onSwitch` gets the new master's address. `pollInterval` bounds
     /// each wait for a message (the subscription is renewed after it).
     public init(
-        locator: MasterLocator, pollInterval: Duration = .seconds(2), onSwitch: @escaping @Sendable (MasterLocator.Address) -> Void
+        locator: MasterLocator, pollInterval: Duration = .seconds(2), onSwitch: @escaping @Sendable (ServerAddress) -> Void
     ) {
         self.locator = locator
         self.pollInterval = pollInterval
@@ -54,17 +54,13 @@ public final class SentinelWatcher: Sendable {
     }
 
     /// One subscription: checks the master, then handles messages until the connection times out or breaks.
-    private func listen(to sentinel: SentinelSettings.Address) {
+    private func listen(to sentinel: ServerAddress) {
         var options = locator.sentinelOptions(sentinel)
         options.socketTimeout = pollInterval
         guard let connection = try? RedisConnection.connect(options: options) else { return }
         defer { connection.close() }
         let name = locator.settings.masterName
-        if case .array(let parts) = try? connection.send(RedisCommand("SENTINEL", "get-master-addr-by-name", name)), parts.count == 2,
-            let host = parts[0].text, let port = parts[1].text.flatMap(Int.init)
-        {
-            announce(MasterLocator.Address(host: host, port: port))
-        }
+        if let master = try? locator.queryMaster(on: connection) { announce(master) }
         // One reply per channel subscribed.
         guard (try? connection.pipeline([RedisCommand("SUBSCRIBE", "+switch-master", "+selected-slave")])) != nil,
             (try? connection.receive()) != nil
@@ -79,11 +75,11 @@ public final class SentinelWatcher: Sendable {
             case "+switch-master":
                 // "<name> <old-ip> <old-port> <new-ip> <new-port>"
                 guard fields.count == 5, fields[0] == name, let port = Int(fields[4]) else { continue }
-                announce(MasterLocator.Address(host: String(fields[3]), port: port))
+                announce(ServerAddress(host: String(fields[3]), port: port))
             case "+selected-slave":
                 // "slave <ip:port> <ip> <port> @ <name> <master-ip> <master-port>"
                 guard fields.count == 8, fields[5] == name, let port = Int(fields[3]) else { continue }
-                let promoted = MasterLocator.Address(host: String(fields[2]), port: port)
+                let promoted = ServerAddress(host: String(fields[2]), port: port)
                 locator.failoverStarted(promoting: promoted)
                 onSwitch(promoted)
             default:
@@ -92,7 +88,7 @@ public final class SentinelWatcher: Sendable {
         }
     }
 
-    private func announce(_ address: MasterLocator.Address) {
+    private func announce(_ address: ServerAddress) {
         let known = locator.knownMaster
         if locator.update(address), known != nil { onSwitch(address) }
     }
