@@ -15,7 +15,6 @@ let librarySettings = strictSettings + [.unsafeFlags(["-cross-module-optimizatio
 
 let package = Package(
     name: "redis-gateway",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "redis-gateway", targets: ["redis-gateway"]),
         .executable(name: "gateway-load", targets: ["gateway-load"]),
@@ -41,20 +40,24 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
 
+        // Small pieces every layer may use (percent-decoding, hex digits, SplitMix, durations,
+        // loopback ports): no Redis, no HTTP, no dependencies.
+        .target(name: "CoreUtilities", swiftSettings: librarySettings),
+
         // 2. Pool: generic, blocking, knows nothing of Redis or HTTP.
-        .target(name: "ConnectionPool", swiftSettings: librarySettings),
+        .target(name: "ConnectionPool", dependencies: ["CoreUtilities"], swiftSettings: librarySettings),
 
         // 3. Redis client over hiredis: knows nothing of HTTP.
         .target(
             name: "RedisClient",
-            dependencies: ["CHiredis", "ConnectionPool"],
+            dependencies: ["CHiredis", "ConnectionPool", "CoreUtilities"],
             swiftSettings: librarySettings
         ),
 
         // 4. HTTP layer over libmicrohttpd: knows nothing of Redis.
         .target(
             name: "HTTPServer",
-            dependencies: ["CMicroHTTPD"],
+            dependencies: ["CMicroHTTPD", "CoreUtilities"],
             swiftSettings: librarySettings
         ),
 
@@ -69,6 +72,7 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
+                "CoreUtilities",
                 "ConnectionPool",
                 "RedisClient",
                 "HTTPServer",
@@ -92,7 +96,7 @@ let package = Package(
         // The load-test client: speaks only HTTP to the gateway (it re-declares the wire format).
         .target(
             name: "LoadTesting",
-            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["CoreUtilities", .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: librarySettings
         ),
         .executableTarget(
@@ -111,10 +115,10 @@ let package = Package(
         ),
 
         // Tests mirror the sources; TestSupport starts a real redis-server.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["CoreUtilities"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "ConnectionPoolTests",
-            dependencies: ["ConnectionPool", "TestSupport"],
+            dependencies: ["ConnectionPool", "CoreUtilities", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -124,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: ["HTTPServer", "TestSupport"],
+            dependencies: ["HTTPServer", "CoreUtilities", "TestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -144,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServiceTests",
             dependencies: [
-                "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "TestSupport",
+                "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "CoreUtilities", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -152,7 +156,7 @@ let package = Package(
         // Black-box fault tests: the built redis-gateway binary and real redis-server processes.
         .testTarget(
             name: "FaultTests",
-            dependencies: ["TestSupport"],
+            dependencies: ["LoadTesting", "CoreUtilities", "TestSupport"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// Why the pool could not lend a connection.
 public enum PoolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The borrow deadline passed while waiting, connecting or health-checking.

@@ -46,9 +46,4 @@ extension Duration {
         if overflow { return seconds < 0 ? Int64.min : Int64.max }
         return scaled &+ attoseconds / 1_000_000_000
     }
-
-    /// The duration in seconds as a floating-point number.
-    public var secondsDouble: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }

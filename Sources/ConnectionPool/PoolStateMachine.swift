@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// The pool's decisions, and nothing else: who gets a connection, who waits, what is discarded,
 /// when to dial, when the pool counts as down and when to probe.
 ///

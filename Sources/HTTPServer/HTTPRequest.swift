@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// One complete HTTP request: method, path, query, headers and the whole body.
 public struct HTTPRequest: Sendable {
     /// The request method.

@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// Quoting of text as a JSON string literal (RFC 8259), for hand-built JSON bodies.
 public enum JSONString {
     /// `text` as a quoted, escaped JSON string.
@@ -37,13 +39,11 @@ public enum JSONString {
             case 0x09: output += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
             case 0..<0x20:
                 output += Array("\\u00".utf8)
-                output.append(hexDigits[Int(byte >> 4)])
-                output.append(hexDigits[Int(byte & 0xF)])
+                output.append(HexDigit.lowercase(byte >> 4))
+                output.append(HexDigit.lowercase(byte & 0xF))
             default: output.append(byte)
             }
         }
         output.append(UInt8(ascii: "\""))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Histogram
 import Synchronization
 
@@ -22,7 +23,7 @@ struct EventLoop {
     /// Runs until the budget is spent and every request in flight has finished.
     func run() -> LoadReport {
         var report = LoadReport()
-        var random = SplitMix(state: seed)
+        var random = SplitMix(seed: seed)
         var connections = (0..<connectionCount).map { _ in Connection() }
         var sequence = 0
         let timeoutNanos = UInt64(configuration.requestTimeout.secondsValue * 1e9)

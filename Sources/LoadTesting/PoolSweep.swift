@@ -1,3 +1,4 @@
+import CoreUtilities
 import Foundation
 
 /// Runs one scenario against gateways it starts itself, across pool sizes and concurrency levels,
@@ -67,7 +68,7 @@ public struct PoolSweep: Sendable {
     }
 
     private func measure(mode: String, poolSize: Int, connections: Int) throws(LoadTestError) -> Point {
-        let port = try GatewayProcess.freePort()
+        guard let port = LoopbackPort.free() else { throw LoadTestError("no free loopback port") }
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = configuration.redisURL
         environment["GATEWAY_PORT"] = String(port)
@@ -79,8 +80,9 @@ public struct PoolSweep: Sendable {
         environment["GATEWAY_TOKENS"] = nil
         environment["GATEWAY_READONLY_TOKENS"] = nil
         if let threads = configuration.gatewayThreads { environment["GATEWAY_THREADS"] = String(threads) }
-        let gateway = try GatewayProcess(binary: configuration.gatewayBinary, environment: environment, port: port)
-        defer { gateway.stop() }
+        let gateway = try GatewayProcess(
+            binary: configuration.gatewayBinary, environment: environment, port: port, readyWithin: .seconds(5))
+        defer { gateway.terminate() }
         var load = LoadConfiguration(target: try LoadTarget(parsing: "http://127.0.0.1:\(port)"), scenario: configuration.scenario)
         load.connections = connections
         load.maxRequests = nil
@@ -89,51 +91,5 @@ public struct PoolSweep: Sendable {
         return Point(
             mode: mode, poolSize: poolSize, connections: connections, requestsPerSecond: report.requestsPerSecond,
             p50: report.latencyMilliseconds(50), p99: report.latencyMilliseconds(99), successRate: report.successRate)
-    }
-}
-
-/// A `redis-gateway` started for a sweep point and stopped by PID.
-final class GatewayProcess {
-    private let process = Process()
-
-    init(binary: String, environment: [String: String], port: Int) throws(LoadTestError) {
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw LoadTestError("cannot start \(binary): \(error)")
-        }
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
-        for _ in 0..<500 {
-            if (try? ClientSocket(target: target, nonBlocking: false, timeoutSeconds: 1)) != nil { return }
-            guard process.isRunning else { throw LoadTestError("\(binary) exited at start (status \(process.terminationStatus))") }
-            usleep(10_000)
-        }
-        stop()
-        throw LoadTestError("\(binary) did not listen on port \(port) within 5 s")
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-    }
-
-    /// A free loopback port.
-    static func freePort() throws(LoadTestError) -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LoadTestError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw LoadTestError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// What the load client asks of the gateway. It re-declares the gateway's wire format itself (it
 /// speaks only HTTP, a black box), so a contract change shows up as failures here.
 public enum Scenario: Sendable, Equatable {
@@ -85,18 +87,5 @@ struct RequestFactory: Sendable {
         if method == "PUT" || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += extraHeaders + "\r\n"
         return Array(head.utf8) + body
-    }
-}
-
-/// A small, fast, deterministic random generator for request mixes.
-struct SplitMix: Sendable {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// Where Redis is and how to log in: `redis://[[user]:password@]host[:port][/db]`, or through
 /// Sentinels: `redis+sentinel://[[user]:password@]host1[:port],host2[:port]/master-name[/db]`
 /// with `?sentinel_password=...&sentinel_username=...` for the Sentinels' own credentials (the ones
@@ -147,28 +149,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func decode(_ text: Substring) throws(RedisURLError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw RedisURLError("bad percent-escape in credentials")
-            }
-            bytes.append(high << 4 | low)
-        }
+        guard let bytes = PercentDecoding.decode(text) else { throw RedisURLError("bad percent-escape in credentials") }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LoadTesting
 import Synchronization
 import TestSupport
 import Testing

@@ -1,4 +1,6 @@
+import CoreUtilities
 import Foundation
+import LoadTesting
 import Synchronization
 import TestSupport
 
@@ -109,10 +111,6 @@ final class LoadRecorder: @unchecked Sendable {
             start: begin, latency: now - begin, status: response.status, body: ok ? "" : response.text,
             retryAfter: response.headers["retry-after"])
     }
-}
-
-extension Duration {
-    var secondsDouble: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 extension [LoadRecorder.Sample] {

@@ -1,4 +1,5 @@
 import Foundation
+import LoadTesting
 import TestSupport
 
 /// One master, its replicas and three Sentinels (Debian's `redis-sentinel`) on free loopback ports,

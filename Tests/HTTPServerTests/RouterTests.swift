@@ -1,3 +1,4 @@
+import CoreUtilities
 import HTTPServer
 import Testing
 

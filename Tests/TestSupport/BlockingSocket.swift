@@ -1,3 +1,5 @@
+import CoreUtilities
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -86,19 +88,7 @@ public final class BlockingSocket: @unchecked Sendable {
 
     /// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
     public static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { Glibc.close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, length)
-                _ = getsockname(fd, $0, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = LoopbackPort.free() else { preconditionFailure("no free loopback port") }
+        return port
     }
 }

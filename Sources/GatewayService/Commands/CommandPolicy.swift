@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreUtilities
 
 /// Which commands may run through the gateway. A pooled connection is shared, so nothing may change
 /// its state or hold it indefinitely; administrative commands are refused unless a deployment

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Foundation
 import HTTPServer
 import RedisClient

@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreUtilities
 import GatewayService
 import TestSupport
 import Testing
@@ -10,7 +11,7 @@ import Testing
     func malformedBatchesNeverCrashOrLeak() throws {
         let server = RedisServer()
         let harness = try GatewayHarness(redisURL: server.url) { $0.pool.maxConnections = 2 }
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SplitMix(seed: 0x5EED)
         let seeds = [
             #"[["SET","fuzz:a","1"],["INCR","fuzz:a"],["GET","fuzz:a"]]"#,
             #"[["HSET","fuzz:h","f","v\n\u00e9"],["HGETALL","fuzz:h"],["ZADD","fuzz:z",1.5,"m"]]"#,
@@ -41,18 +42,5 @@ import Testing
         #expect(stats.inUse == 0 && stats.open <= 2 && stats.waiting == 0)
         #expect(harness.request("GET", "/healthz").status == 200)
         #expect(harness.request("POST", "/", text: #"["PING"]"#).text == #"{"result":"PONG"}"#)
-    }
-}
-
-/// A small deterministic generator, so a failing case can be replayed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

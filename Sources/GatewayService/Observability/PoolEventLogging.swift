@@ -1,4 +1,5 @@
 public import ConnectionPool
+import CoreUtilities
 public import Logging
 
 /// The gateway's pool observer: every event feeds `PoolMetrics`; the rare ones an operator must see

@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreUtilities
 import HTTPServer
 import Prometheus
 import Synchronization

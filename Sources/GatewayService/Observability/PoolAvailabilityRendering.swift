@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreUtilities
 import Foundation
 import HTTPServer
 

@@ -1,4 +1,5 @@
 public import ConnectionPool
+import CoreUtilities
 import Foundation
 public import RedisClient
 

@@ -1,4 +1,4 @@
-/// Percent-decoding of URL path segments and query components.
+/// Percent-decoding of URL path segments, query components and URL credentials.
 public enum PercentDecoding {
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`); nil for a malformed escape.
     public static func decode(_ text: Substring, plusIsSpace: Bool = false) -> [UInt8]? {
@@ -8,7 +8,7 @@ public enum PercentDecoding {
         while let byte = iterator.next() {
             switch byte {
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                guard let high = iterator.next().flatMap(HexDigit.value), let low = iterator.next().flatMap(HexDigit.value) else {
                     return nil
                 }
                 output.append(high << 4 | low)
@@ -19,14 +19,5 @@ public enum PercentDecoding {
             }
         }
         return output
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -1,4 +1,5 @@
 import ConnectionPool
+import CoreUtilities
 import RedisClient
 
 /// When a failed Redis request is sent again on a fresh connection, how often, and how long the
