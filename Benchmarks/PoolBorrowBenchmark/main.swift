@@ -6,6 +6,7 @@ import Dispatch
 /// A connection that does nothing, so only the pool's own cost is measured.
 final class NullConnection: PooledConnection {
     var isReusable: Bool { true }
+    var failedByTimeout: Bool { false }
     func checkHealth(timeout: Duration) -> Bool { true }
     func close() {}
 }

@@ -1,7 +1,10 @@
 /// Why the pool closed a connection (the `reason` label of the closed-connections counter).
 public enum ConnectionCloseReason: String, Sendable, CaseIterable {
-    /// The borrower returned it broken: an I/O error, a timeout, a protocol error or unread bytes.
+    /// The borrower returned it broken: an I/O error, a protocol error or unread bytes.
     case broken
+    /// The borrower returned it after a command timed out: Redis may answer later, so the
+    /// connection cannot be reused, but Redis is stalled rather than gone.
+    case timedOut = "timed_out"
     /// Its health check (PING) failed before it could be lent.
     case healthCheckFailed = "health_check_failed"
     /// It reached its (jittered) `maxLifetime`.

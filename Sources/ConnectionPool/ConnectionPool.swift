@@ -24,7 +24,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     private struct State {
         var machine: Machine
+        /// The condition each queued borrower waits on, registered on its first poll.
         var conditions: [Machine.WaiterID: ConditionLock<State>.Condition] = [:]
+        /// Conditions of borrowers that finished waiting, reused so none is allocated under the lock.
+        var spareConditions: [ConditionLock<State>.Condition] = []
         var maintenanceWanted = false
     }
 
@@ -93,30 +96,48 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     /// the server they point at is no longer the right one). New borrows get fresh connections; a
     /// pool that is down probes at once.
     public func invalidateAll() {
-        let closing = lock.withLock { state in
-            state.maintenanceWanted = true
-            return state.machine.invalidateAll(now: .now())
-        }
-        maintenanceSignal.signal()
-        for connection in closing {
-            connection.close()
-            observer.connectionClosed(reason: .invalidated)
-        }
+        run(decide { $0.invalidateAll(now: .now()) })
     }
 
     /// Closes the idle connections, fails every waiting and later borrow with `.shutDown` and
     /// stops the maintenance thread.
     public func shutDown() {
-        let (closing, conditions) = lock.withLock { state in
-            let (closing, woken) = state.machine.shutDown()
-            return (closing, woken.compactMap { state.conditions[$0] })
+        run(decide { $0.shutDown() })
+    }
+
+    // MARK: Deciding and acting
+
+    /// A transition of the state machine under the lock, with the conditions of the waiters it wakes.
+    private func decide(_ transition: (inout Machine) -> Machine.Action) -> Decision {
+        lock.withLock { state in
+            let action = transition(&state.machine)
+            if action.wakeMaintenance { state.maintenanceWanted = true }
+            return Decision(action: action, conditions: action.wake.compactMap { state.conditions[$0] })
         }
-        conditions.forEach { $0.signal() }
-        maintenanceSignal.signal()
-        for connection in closing {
+    }
+
+    /// Carries out a decision outside the lock: wakes, closes, reports, dials.
+    private func run(_ decision: Decision) {
+        let action = decision.action
+        decision.conditions.forEach { $0.signal() }
+        if action.wakeMaintenance { maintenanceSignal.signal() }
+        for (connection, reason) in action.close {
             connection.close()
-            observer.connectionClosed(reason: .shutdown)
+            observer.connectionClosed(reason: reason)
         }
+        if let message = action.wentDown { observer.poolWentDown(error: message) }
+        if let downtime = action.recoveredAfter { observer.poolRecovered(after: downtime) }
+        if action.stallBegan { observer.stallBegan() }
+        if let lasted = action.stallEndedAfter { observer.stallEnded(after: lasted) }
+        action.leaks.forEach(observer.leakDetected)
+        for _ in 0..<action.dials {
+            PoolThread.start(name: "pool-dial") { [self] in dialOnce() }
+        }
+    }
+
+    private struct Decision {
+        let action: Machine.Action
+        let conditions: [ConditionLock<State>.Condition]
     }
 
     // MARK: Borrowing
@@ -135,22 +156,24 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     private func acquire(label: String, deadline: PoolInstant) throws(PoolError) -> Connection {
         while true {
-            let (action, condition) = lock.withLock { state in
+            let (action, spare) = lock.withLock { state in
+                if PoolInstant.now() >= deadline { return (state.machine.borrowDeadlinePassed(), nil as ConditionLock<State>.Condition?) }
                 let action = state.machine.borrow(now: .now(), label: label)
-                guard case .wait(let waiter, _) = action else { return (action, nil as ConditionLock<State>.Condition?) }
-                // Registered in the same critical section, so no handoff can miss this waiter.
-                let condition = lock.makeCondition()
-                state.conditions[waiter] = condition
-                return (action, condition)
+                guard case .wait? = action.borrower else { return (action, nil) }
+                return (action, state.spareConditions.popLast())
             }
-            switch action {
-            case .use(let connection, let needsHealthCheck):
+            switch action.borrower {
+            case .use(let connection, let needsHealthCheck)?:
                 if !needsHealthCheck || passesHealthCheck(connection, deadline: deadline) { return connection }
-            case .wait(let waiter, let dials):
-                startDials(dials)
-                return try wait(as: waiter, on: condition!, deadline: deadline)
-            case .fail(let error):
+            case .wait(let waiter)?:
+                run(Decision(action: action, conditions: []))
+                return try wait(as: waiter, on: spare ?? lock.makeCondition(), deadline: deadline)
+            case .take(let connection)?:
+                return connection
+            case .fail(let error)?:
                 throw error
+            case nil:
+                preconditionFailure("a borrow always tells the borrower what to do")
             }
         }
     }
@@ -158,87 +181,72 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private func wait(
         as waiter: Machine.WaiterID, on condition: ConditionLock<State>.Condition, deadline: PoolInstant
     ) throws(PoolError) -> Connection {
-        let outcome: Machine.Handoff = lock.wait(
+        let step: BorrowerStep<Connection> = lock.wait(
             on: condition,
             until: deadline,
             poll: { state in
-                guard let handoff = state.machine.collect(waiter) else { return nil }
+                guard let handoff = state.machine.collect(waiter) else {
+                    // Registered under the lock before the first wait: no handoff can miss it.
+                    if state.conditions[waiter] == nil { state.conditions[waiter] = condition }
+                    return nil
+                }
                 state.conditions[waiter] = nil
-                return handoff
+                state.spareConditions.append(condition)
+                switch handoff {
+                case .connection(let connection): return .take(connection)
+                case .failure(let error): return .fail(error)
+                }
             },
             timedOut: { state in
                 state.conditions[waiter] = nil
-                switch state.machine.waitTimedOut(waiter) {
-                case .take(let handoff): return handoff
-                case .fail(let error): return .failure(error)
-                }
+                state.spareConditions.append(condition)
+                return state.machine.waitTimedOut(waiter).borrower ?? .fail(.shutDown)
             }
         )
-        switch outcome {
-        case .connection(let connection): return connection
-        case .failure(let error): throw error
+        switch step {
+        case .take(let connection), .use(let connection, _): return connection
+        case .fail(let error): throw error
+        case .wait: preconditionFailure("a woken waiter never waits again")
         }
     }
 
-    /// Health-checks an idle connection within what is left of the deadline; a failed one is closed.
+    /// Health-checks an idle connection within what is left of the deadline (a stalled Redis may
+    /// answer within it); a failed one is closed.
     private func passesHealthCheck(_ connection: Connection, deadline: PoolInstant) -> Bool {
         let remaining = deadline.duration(since: .now())
         if remaining > .zero, connection.checkHealth(timeout: remaining) {
-            lock.withLock { $0.machine.healthCheckPassed() }
+            run(decide { $0.healthCheckPassed(now: .now()) })
             return true
         }
-        lock.withLock { $0.machine.healthCheckFailed(connection, now: .now()) }
-        connection.close()
-        observer.connectionClosed(reason: .healthCheckFailed)
+        let timedOut = connection.failedByTimeout
+        run(decide { $0.healthCheckFailed(connection, timedOut: timedOut, now: .now()) })
         return false
     }
 
     // MARK: Dialling
 
-    private func startDials(_ count: Int) {
-        for _ in 0..<count {
-            PoolThread.start(name: "pool-dial") { [self] in dialUntilSatisfied() }
+    /// One dial, its result handed to the state machine (which may ask for the next one).
+    private func dialOnce() {
+        let start = PoolInstant.now()
+        let dialled: Swift.Result<Connection, any Error>
+        do {
+            dialled = .success(try factory.makeConnection())
+        } catch {
+            dialled = .failure(error)
         }
-    }
-
-    /// Dials, hands the result to the state machine, and dials again while it asks for more.
-    private func dialUntilSatisfied() {
-        var again = true
-        while again {
-            let start = PoolInstant.now()
-            let dialled: Swift.Result<Connection, any Error>
-            do {
-                dialled = .success(try factory.makeConnection())
-            } catch {
-                dialled = .failure(error)
-            }
-            let now = PoolInstant.now()
-            let jitter = Double.random(in: 0..<1)
-            let (action, conditions) = lock.withLock { state in
-                let action: Machine.DialAction
-                switch dialled {
-                case .success(let connection): action = state.machine.dialSucceeded(connection, now: now, jitter: jitter)
-                case .failure(let error):
-                    action = state.machine.dialFailed(message: String(describing: error), now: now, jitter: jitter)
-                }
-                if action.wentDown { state.maintenanceWanted = true }
-                return (action, action.wake.compactMap { state.conditions[$0] })
-            }
-            conditions.forEach { $0.signal() }
-            switch dialled {
-            case .success: observer.connectionCreated(in: now.duration(since: start))
-            case .failure(let error): observer.connectFailed(message: String(describing: error))
-            }
-            if action.wentDown {
-                maintenanceSignal.signal()
-                if case .failure(let error) = dialled { observer.poolWentDown(error: String(describing: error)) }
-            }
-            if let downtime = action.recoveredAfter { observer.poolRecovered(after: downtime) }
-            if let connection = action.close {
-                connection.close()
-                observer.connectionClosed(reason: .shutdown)
-            }
-            again = action.dialAgain
+        let now = PoolInstant.now()
+        let jitter = Double.random(in: 0..<1)
+        switch dialled {
+        case .success(let connection):
+            let decision = decide { $0.dialSucceeded(connection, now: now, jitter: jitter) }
+            observer.connectionCreated(in: now.duration(since: start))
+            run(decision)
+        case .failure(let error):
+            let message = String(describing: error)
+            let failure = factory.classify(error)
+            let decision = decide { $0.dialFailed(message: message, failure: failure, now: now, jitter: jitter) }
+            observer.connectFailed(message: message)
+            run(decision)
         }
     }
 
@@ -265,17 +273,12 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// One maintenance pass; nil once the pool is shut down.
     private func maintainOnce() -> PoolInstant? {
-        let (action, isShutDown) = lock.withLock { state in
-            (state.machine.maintain(now: .now()), state.machine.isShutDown)
+        let (decision, isShutDown) = lock.withLock { state in
+            (Decision(action: state.machine.maintain(now: .now()), conditions: []), state.machine.isShutDown)
         }
         if isShutDown { return nil }
-        for (connection, reason) in action.close {
-            connection.close()
-            observer.connectionClosed(reason: reason)
-        }
-        action.leaks.forEach(observer.leakDetected)
-        startDials(action.dials)
-        return action.nextRun
+        run(decision)
+        return decision.action.nextMaintenance
     }
 
     // MARK: Returning
@@ -283,18 +286,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private func giveBack(_ connection: Connection, borrowedAt: PoolInstant) {
         let healthy = connection.isReusable
         let reusable = healthy && configuration.reuseConnections
-        let reason: ConnectionCloseReason = healthy ? .notReused : .broken
+        let reason: ConnectionCloseReason = healthy ? .notReused : connection.failedByTimeout ? .timedOut : .broken
         let now = PoolInstant.now()
-        let (action, condition) = lock.withLock { state in
-            let action = state.machine.release(connection, reusable: reusable, now: now, closeReason: reason)
-            return (action, action.wake.flatMap { state.conditions[$0] })
-        }
-        condition?.signal()
+        let decision = decide { $0.release(connection, reusable: reusable, now: now, closeReason: reason) }
         observer.connectionReturned(after: now.duration(since: borrowedAt))
-        if let (closing, closeReason) = action.close {
-            closing.close()
-            observer.connectionClosed(reason: closeReason)
-        }
-        startDials(action.dials)
+        run(decision)
     }
 }

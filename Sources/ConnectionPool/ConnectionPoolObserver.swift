@@ -18,6 +18,10 @@ public protocol ConnectionPoolObserver: Sendable {
     func poolRecovered(after downtime: Duration)
     /// A borrow has been held longer than the leak-detection threshold (reported once per borrow).
     func leakDetected(_ report: LeakReport)
+    /// Redis stopped answering in time on open connections: a stall, not an outage.
+    func stallBegan()
+    /// Redis answered again after a stall of `duration`.
+    func stallEnded(after duration: Duration)
 }
 
 /// An observer that ignores everything.
@@ -32,6 +36,8 @@ public struct NoPoolObserver: ConnectionPoolObserver {
     public func poolWentDown(error: String) {}
     public func poolRecovered(after downtime: Duration) {}
     public func leakDetected(_ report: LeakReport) {}
+    public func stallBegan() {}
+    public func stallEnded(after duration: Duration) {}
 }
 
 /// How a borrow ended.

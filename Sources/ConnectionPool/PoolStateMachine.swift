@@ -16,76 +16,20 @@ import CoreUtilities
 /// connection fails at once (no connect timeout each); one background probe at a time, with capped
 /// exponential backoff and jitter, dials until one succeeds. The first successful dial — probe or
 /// not — marks the pool up again.
+///
+/// A stall is not an outage: a dial that connected but got no answer in time, or a command or health
+/// check that timed out on an open connection, leaves the pool up. Borrowers keep waiting within
+/// their own deadline, idle connections are health-checked (the check waits as long as the borrower
+/// may), and the pool dials again for waiters, so the first answer after the stall serves them.
+///
+/// Every transition returns one `PoolAction` for the driver to carry out.
 public struct PoolStateMachine<Connection: AnyObject> {
+    /// The driver's to-do list after a transition.
+    public typealias Action = PoolAction<Connection>
     /// Identifies one borrow attempt while it waits in the queue.
-    public struct WaiterID: Hashable, Sendable {
-        let value: Int
-    }
-
+    public typealias WaiterID = PoolWaiterID
     /// What a woken waiter receives.
-    public enum Handoff {
-        /// A connection, ready to use.
-        case connection(Connection)
-        /// The borrow fails (the pool went down or was shut down while it waited).
-        case failure(PoolError)
-    }
-
-    /// What a borrower does next.
-    public enum BorrowAction {
-        /// Use this idle connection, health-checked first when `needsHealthCheck`.
-        case use(Connection, needsHealthCheck: Bool)
-        /// Wait to be woken (then `collect`), or until the deadline (then `waitTimedOut`); start
-        /// `dials` new dials first.
-        case wait(WaiterID, dials: Int)
-        /// Fail at once.
-        case fail(PoolError)
-    }
-
-    /// What the driver does after a connection came back.
-    public struct ReleaseAction {
-        /// Wake this waiter: the connection was handed to it.
-        public var wake: WaiterID?
-        /// Close this connection, counted under this reason.
-        public var close: (Connection, ConnectionCloseReason)?
-        /// Start this many dials (a slot was freed and borrowers wait).
-        public var dials = 0
-    }
-
-    /// What the dialling thread does after a dial ended.
-    public struct DialAction {
-        /// Waiters to wake (one handed the new connection, or all of them failed).
-        public var wake: [WaiterID] = []
-        /// Close the new connection (the pool was shut down meanwhile).
-        public var close: Connection?
-        /// Dial again: borrowers still wait, or idle connections are below `minIdle`.
-        public var dialAgain = false
-        /// The pool was down and this dial brought it back up; how long it was down.
-        public var recoveredAfter: Duration?
-        /// The pool was up and this failure took it down.
-        public var wentDown = false
-    }
-
-    /// What the background maintenance does now.
-    public struct MaintenanceAction {
-        /// Idle connections to close: past their lifetime, idle too long, or stale.
-        public var close: [(Connection, ConnectionCloseReason)] = []
-        /// Dials to start: to keep `minIdle`, or one probe while the pool is down.
-        public var dials = 0
-        /// True when the dial is a probe of a pool that is down.
-        public var isProbe = false
-        /// Borrows held longer than `leakDetectionThreshold`, each reported once.
-        public var leaks: [LeakReport] = []
-        /// When maintenance should run next.
-        public var nextRun: PoolInstant
-    }
-
-    /// What a waiter whose deadline passed does.
-    public enum TimeoutAction {
-        /// Fail with this error (the waiter has left the queue).
-        case fail(PoolError)
-        /// A handoff arrived just in time: take it.
-        case take(Handoff)
-    }
+    public typealias Handoff = PoolHandoff<Connection>
 
     private struct Member {
         let connection: Connection
@@ -123,6 +67,8 @@ public struct PoolStateMachine<Connection: AnyObject> {
     /// a sibling came back broken, so they may be dead too.
     private var suspectBefore: PoolInstant?
     private var availability = PoolAvailability.up
+    /// Since when Redis has not answered in time on open connections; nil when it answers.
+    private var stalledSince: PoolInstant?
     private var failedProbes = 0
     private var nextProbeAt: PoolInstant?
     /// True once `shutDown()` was called: every borrow fails from then on.
@@ -144,6 +90,7 @@ public struct PoolStateMachine<Connection: AnyObject> {
         stats.connecting = dialing
         stats.waiting = waiters.count - waiterHead
         stats.availability = availability
+        stats.stalledSince = stalledSince
         return stats
     }
 
@@ -158,23 +105,23 @@ public struct PoolStateMachine<Connection: AnyObject> {
     /// A borrower asks for a connection at `now` on behalf of `label` (e.g. the route; named in leak
     /// reports): reuse the most recently returned idle one (LIFO), or queue (FIFO) and dial if the
     /// pool may grow. While the pool is down and nothing is idle, fail at once.
-    public mutating func borrow(now: PoolInstant, label: String) -> BorrowAction {
-        if isShutDown { return .fail(.shutDown) }
+    public mutating func borrow(now: PoolInstant, label: String) -> Action {
+        if isShutDown { return Action(borrower: .fail(.shutDown)) }
         if waiting == 0, let entry = idle.popLast() {
             let stale = now.duration(since: entry.returnedAt) >= configuration.healthCheckInterval
             let suspect = suspectBefore.map { entry.returnedAt < $0 } ?? false
             leases[ObjectIdentifier(entry.member.connection)] = Lease(member: entry.member, label: label, since: now)
             if !(stale || suspect) { counters.borrows += 1 }
-            return .use(entry.member.connection, needsHealthCheck: stale || suspect)
+            return Action(borrower: .use(entry.member.connection, needsHealthCheck: stale || suspect))
         }
         if case .down(let since, let lastError) = availability {
             counters.fastFailures += 1
-            return .fail(.unavailable(downSince: since, lastError: lastError, statistics: statistics))
+            return Action(borrower: .fail(.unavailable(downSince: since, lastError: lastError, statistics: statistics)))
         }
         let id = WaiterID(value: nextWaiter)
         nextWaiter += 1
         waiters.append(Waiter(id: id, label: label))
-        return .wait(id, dials: reserveDials(wanted: waiting - dialing))
+        return Action(borrower: .wait(id), dials: reserveDials(wanted: waiting - dialing))
     }
 
     /// A woken waiter takes what was handed to it; nil on a spurious wake-up.
@@ -184,34 +131,46 @@ public struct PoolStateMachine<Connection: AnyObject> {
 
     /// A waiter's deadline passed: it leaves the queue and fails, unless a handoff beat it. A dial
     /// started for it goes on and serves the next borrower.
-    public mutating func waitTimedOut(_ waiter: WaiterID) -> TimeoutAction {
-        if let handoff = handoffs.removeValue(forKey: waiter) { return .take(handoff) }
+    public mutating func waitTimedOut(_ waiter: WaiterID) -> Action {
+        switch handoffs.removeValue(forKey: waiter) {
+        case .connection(let connection)?: return Action(borrower: .take(connection))
+        case .failure(let error)?: return Action(borrower: .fail(error))
+        case nil: break
+        }
         if let index = waiters[waiterHead...].firstIndex(where: { $0.id == waiter }) {
             waiters.remove(at: index)
             compactWaiters()
         }
+        return borrowDeadlinePassed()
+    }
+
+    /// A borrower's deadline passed while it was not queued (between health checks): it fails.
+    public mutating func borrowDeadlinePassed() -> Action {
         counters.waitTimeouts += 1
-        return .fail(.timeout(waited: configuration.waitTimeout, statistics: statistics))
+        return Action(borrower: .fail(.timeout(waited: configuration.waitTimeout, statistics: statistics)))
     }
 
     // MARK: Dialling
 
     /// A dial succeeded at `now`: the pool is up; the connection goes to the first waiter or idle.
     /// `jitter` in 0..<1 shortens this connection's lifetime by up to `maxLifetimeJitter`.
-    public mutating func dialSucceeded(_ connection: Connection, now: PoolInstant, jitter: Double) -> DialAction {
+    public mutating func dialSucceeded(_ connection: Connection, now: PoolInstant, jitter: Double) -> Action {
         dialing -= 1
         counters.connects += 1
-        var action = DialAction()
+        var action = Action()
         if case .down(let since, _) = availability {
-            action.recoveredAfter = now.duration(since: since)
+            let downtime = now.duration(since: since)
+            action.recoveredAfter = downtime
             counters.recoveries += 1
+            counters.outageSeconds += downtime.secondsDouble
         }
         availability = .up
         failedProbes = 0
         nextProbeAt = nil
+        endStall(now: now, into: &action)
         if isShutDown {
             counters.closed[.shutdown, default: 0] += 1
-            action.close = connection
+            action.close.append((connection, .shutdown))
             return action
         }
         let member = Member(connection: connection, expiresAt: expiry(from: now, jitter: jitter), generation: generation)
@@ -223,22 +182,33 @@ public struct PoolStateMachine<Connection: AnyObject> {
         } else {
             idle.append(IdleEntry(member: member, returnedAt: now))
         }
-        action.dialAgain = reserveDials(wanted: min(1, max(waiting - dialing, minIdleDeficit))) == 1
+        action.dials = reserveDials(wanted: min(1, max(waiting - dialing, minIdleDeficit)))
         return action
     }
 
-    /// A dial failed at `now` with `message`: the pool is down (if it was not already), every waiter
-    /// fails at once, and the next probe is scheduled after a backoff; `jitter` in 0..<1 spreads it.
-    public mutating func dialFailed(message: String, now: PoolInstant, jitter: Double) -> DialAction {
+    /// A dial failed at `now` with `message`, as `failure` classifies it.
+    ///
+    /// - `.unreachable`: the pool is down (if it was not already), every waiter fails at once, and
+    ///   the next probe is scheduled after a backoff; `jitter` in 0..<1 spreads it.
+    /// - `.stalled` while up: the pool stays up, a stall begins (if none is under way), waiters keep
+    ///   waiting and one dial starts again for them (each stalled dial took a timeout to fail, so
+    ///   this does not spin). While down, a stalled probe counts as a failed one.
+    public mutating func dialFailed(message: String, failure: DialFailure = .unreachable, now: PoolInstant, jitter: Double) -> Action {
         dialing -= 1
         counters.connectFailures += 1
         counters.lastConnectError = message
-        var action = DialAction()
+        var action = Action()
+        if failure == .stalled, case .up = availability, !isShutDown {
+            beginStall(now: now, into: &action)
+            action.dials = reserveDials(wanted: min(1, max(waiting - dialing, minIdleDeficit)))
+            return action
+        }
         var downSince = now
         switch availability {
         case .up:
             counters.outages += 1
-            action.wentDown = true
+            action.wentDown = message
+            action.wakeMaintenance = true
         case .down(let since, _):
             downSince = since
         }
@@ -256,37 +226,48 @@ public struct PoolStateMachine<Connection: AnyObject> {
 
     // MARK: Health checks
 
-    /// A connection lent with `needsHealthCheck` passed its check: the borrow is complete.
-    public mutating func healthCheckPassed() {
+    /// A connection lent with `needsHealthCheck` passed its check at `now`: the borrow is complete,
+    /// and a stall under way is over (Redis answered).
+    public mutating func healthCheckPassed(now: PoolInstant) -> Action {
         counters.borrows += 1
+        var action = Action()
+        endStall(now: now, into: &action)
+        return action
     }
 
-    /// A lent connection failed its health check at `now`: it is to be closed, and the idle ones
-    /// returned before it are suspect too. The borrower borrows again.
-    public mutating func healthCheckFailed(_ connection: Connection, now: PoolInstant) {
+    /// A lent connection failed its health check at `now` (by timing out when `timedOut`): it is
+    /// closed, and the idle ones returned before it are suspect too. The borrower borrows again.
+    public mutating func healthCheckFailed(_ connection: Connection, timedOut: Bool, now: PoolInstant) -> Action {
         leases[ObjectIdentifier(connection)] = nil
         suspectBefore = now
         counters.healthCheckFailures += 1
         counters.closed[.healthCheckFailed, default: 0] += 1
+        var action = Action()
+        action.close = [(connection, .healthCheckFailed)]
+        if timedOut { beginStall(now: now, into: &action) }
+        return action
     }
 
     // MARK: Returning
 
     /// A borrower returns `connection` at `now`. A reusable one goes to the first waiter or back on
-    /// the idle stack. It is closed instead when not reusable (counted under `closeReason`; a broken
-    /// one makes its idle siblings suspect), past its lifetime, or stale after `invalidateAll`.
+    /// the idle stack, and ends a stall under way (Redis answered). It is closed instead when not
+    /// reusable (counted under `closeReason`; a broken or timed-out one makes its idle siblings
+    /// suspect, and a timed-out one begins a stall), past its lifetime, or stale after `invalidateAll`.
     public mutating func release(
         _ connection: Connection, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason = .broken
-    ) -> ReleaseAction {
+    ) -> Action {
         guard let lease = leases.removeValue(forKey: ObjectIdentifier(connection)) else {
             preconditionFailure("released a connection that is not lent out")
         }
+        var action = Action()
         let reason: ConnectionCloseReason?
         if isShutDown {
             reason = reusable ? .shutdown : closeReason
         } else if !reusable {
             reason = closeReason
-            if closeReason == .broken { suspectBefore = now }
+            if closeReason == .broken || closeReason == .timedOut { suspectBefore = now }
+            if closeReason == .timedOut { beginStall(now: now, into: &action) }
         } else if lease.member.generation != generation {
             reason = .invalidated
         } else if let expiresAt = lease.member.expiresAt, now >= expiresAt {
@@ -294,10 +275,10 @@ public struct PoolStateMachine<Connection: AnyObject> {
         } else {
             reason = nil
         }
-        var action = ReleaseAction()
+        if reusable { endStall(now: now, into: &action) }
         if let reason {
             counters.closed[reason, default: 0] += 1
-            action.close = (connection, reason)
+            action.close.append((connection, reason))
             if !isShutDown, case .up = availability { action.dials = reserveDials(wanted: waiting - dialing) }
             return action
         }
@@ -305,7 +286,7 @@ public struct PoolStateMachine<Connection: AnyObject> {
             leases[ObjectIdentifier(connection)] = Lease(member: lease.member, label: waiter.label, since: now)
             counters.borrows += 1
             handoffs[waiter.id] = .connection(connection)
-            action.wake = waiter.id
+            action.wake = [waiter.id]
         } else {
             idle.append(IdleEntry(member: lease.member, returnedAt: now))
         }
@@ -317,8 +298,9 @@ public struct PoolStateMachine<Connection: AnyObject> {
     /// The background maintenance at `now`: closes idle connections past their lifetime or idle
     /// longer than `idleTimeout` (beyond `minIdle`), reports borrows held too long, dials to keep
     /// `minIdle` while up, or starts the single probe once its backoff passed while down.
-    public mutating func maintain(now: PoolInstant) -> MaintenanceAction {
-        var action = MaintenanceAction(nextRun: now.advanced(by: configuration.maintenanceInterval))
+    public mutating func maintain(now: PoolInstant) -> Action {
+        var action = Action()
+        action.nextMaintenance = now.advanced(by: configuration.maintenanceInterval)
         if isShutDown { return action }
         // Idle is a stack: the oldest returns are at the bottom.
         var kept: [IdleEntry] = []
@@ -354,7 +336,7 @@ public struct PoolStateMachine<Connection: AnyObject> {
                     action.isProbe = action.dials == 1
                     counters.probes += action.dials
                 } else {
-                    action.nextRun = min(action.nextRun, due)
+                    action.nextMaintenance = min(action.nextMaintenance ?? due, due)
                 }
             }
         }
@@ -362,31 +344,52 @@ public struct PoolStateMachine<Connection: AnyObject> {
     }
 
     /// Marks every connection open now as stale (e.g. the Redis master moved): the idle ones are
-    /// returned to be closed, the lent ones are closed when they come back. A pool that is down
-    /// probes at once: the server it could not reach may just have been replaced.
-    public mutating func invalidateAll(now: PoolInstant) -> [Connection] {
+    /// closed now, the lent ones when they come back. A pool that is down probes at once: the server
+    /// it could not reach may just have been replaced.
+    public mutating func invalidateAll(now: PoolInstant) -> Action {
         generation += 1
         if case .down = availability, let due = nextProbeAt { nextProbeAt = min(due, now) }
-        let closing = idle.map(\.member.connection)
-        counters.closed[.invalidated, default: 0] += closing.count
+        var action = Action()
+        action.close = idle.map { ($0.member.connection, .invalidated) }
+        action.wakeMaintenance = true
+        counters.closed[.invalidated, default: 0] += idle.count
         idle.removeAll()
-        return closing
+        return action
     }
 
     // MARK: Shutting down
 
-    /// Shuts the pool: returns the idle connections to close and the waiters to wake (they fail).
-    public mutating func shutDown() -> (close: [Connection], wake: [WaiterID]) {
+    /// Shuts the pool: the idle connections are closed and every waiter is woken to fail.
+    public mutating func shutDown() -> Action {
         isShutDown = true
-        let closing = idle.map(\.member.connection)
-        counters.closed[.shutdown, default: 0] += closing.count
+        var action = Action()
+        action.close = idle.map { ($0.member.connection, .shutdown) }
+        action.wakeMaintenance = true
+        counters.closed[.shutdown, default: 0] += idle.count
         idle.removeAll()
-        var woken: [WaiterID] = []
         while let waiter = popWaiter() {
             handoffs[waiter.id] = .failure(.shutDown)
-            woken.append(waiter.id)
+            action.wake.append(waiter.id)
         }
-        return (closing, woken)
+        return action
+    }
+
+    // MARK: Stalls
+
+    private mutating func beginStall(now: PoolInstant, into action: inout Action) {
+        suspectBefore = now
+        guard stalledSince == nil else { return }
+        stalledSince = now
+        counters.stalls += 1
+        action.stallBegan = true
+    }
+
+    private mutating func endStall(now: PoolInstant, into action: inout Action) {
+        guard let since = stalledSince else { return }
+        stalledSince = nil
+        let lasted = now.duration(since: since)
+        counters.stallSeconds += lasted.secondsDouble
+        action.stallEndedAfter = lasted
     }
 
     // MARK: Private

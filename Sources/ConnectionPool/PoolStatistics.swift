@@ -38,9 +38,17 @@ public struct PoolStatistics: Sendable, Equatable {
     public var fastFailures: Int = 0
     /// Borrows held longer than the leak-detection threshold.
     public var leaksDetected: Int = 0
+    /// Seconds the pool spent down, over the outages that ended.
+    public var outageSeconds: Double = 0
+    /// Times Redis stopped answering in time on open connections (a stall, not an outage).
+    public var stalls: Int = 0
+    /// Seconds spent stalled, over the stalls that ended.
+    public var stallSeconds: Double = 0
+    /// Since when Redis has not answered in time; nil when no stall is under way.
+    public var stalledSince: PoolInstant?
 
-    /// Connections discarded because they came back broken.
-    public var discarded: Int { closed[.broken, default: 0] }
+    /// Connections discarded because they came back broken or timed out.
+    public var discarded: Int { closed[.broken, default: 0] + closed[.timedOut, default: 0] }
 
     /// An all-zero snapshot.
     public init() {}

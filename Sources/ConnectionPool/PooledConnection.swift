@@ -8,6 +8,10 @@ public protocol PooledConnection: AnyObject {
     /// unread reply bytes: such a connection is closed and discarded, never lent again.
     var isReusable: Bool { get }
 
+    /// True when the last failure on this connection was a timeout with the connection still open:
+    /// the server is slow (stalled), not gone.
+    var failedByTimeout: Bool { get }
+
     /// Checks the connection end to end (e.g. PING) within `timeout`; false when it failed.
     func checkHealth(timeout: Duration) -> Bool
 
@@ -25,4 +29,12 @@ public protocol ConnectionFactory: Sendable {
 
     /// Opens, authenticates and prepares one connection, within the factory's own connect timeout.
     func makeConnection() throws -> Connection
+
+    /// How a `makeConnection()` failure is to be taken: the server unreachable, or stalled.
+    func classify(_ error: any Error) -> DialFailure
+}
+
+extension ConnectionFactory {
+    /// Every failure counts as the server being unreachable unless the factory says otherwise.
+    public func classify(_ error: any Error) -> DialFailure { .unreachable }
 }

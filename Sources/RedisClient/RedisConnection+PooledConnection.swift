@@ -6,11 +6,17 @@ extension RedisConnection: PooledConnection {
         !isBroken && !hasUnreadBytes
     }
 
-    /// PINGs within `timeout` (capped by the socket timeout), then restores the socket timeout.
+    /// True when the last failure was a socket timeout: Redis is slow, the socket still open.
+    public var failedByTimeout: Bool {
+        lastFailure == .timeout
+    }
+
+    /// PINGs within `timeout` — the borrower's whole remaining deadline, which may be longer than the
+    /// socket timeout, so a Redis that stalls briefly is waited for — then restores the socket timeout.
     public func checkHealth(timeout: Duration) -> Bool {
-        let limited = min(timeout, options.socketTimeout)
-        if limited < options.socketTimeout { setSocketTimeout(limited) }
-        defer { if limited < options.socketTimeout { setSocketTimeout(options.socketTimeout) } }
+        let changed = timeout != options.socketTimeout
+        if changed { setSocketTimeout(timeout) }
+        defer { if changed { setSocketTimeout(options.socketTimeout) } }
         guard let reply = try? send(RedisCommand("PING")) else { return false }
         return reply == .status("PONG")
     }

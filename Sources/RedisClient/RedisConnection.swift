@@ -19,6 +19,8 @@ public final class RedisConnection {
     public let options: RedisConnectionOptions
     /// True after an I/O error, timeout or protocol error: the connection must not be used again.
     public private(set) var isBroken = false
+    /// The kind of the failure that broke the connection, if one did.
+    public private(set) var lastFailure: RedisError.Kind?
     private var isClosed = false
     /// Scratch space reused by every `append`, so a pipeline does not allocate per command.
     private var flatArguments: [UInt8] = []
@@ -210,6 +212,12 @@ public final class RedisConnection {
 
     /// Marks the connection broken and describes hiredis' error.
     private func failure(mayHaveReachedRedis: Bool = true) -> RedisError {
+        let error = describeFailure(mayHaveReachedRedis: mayHaveReachedRedis)
+        lastFailure = error.kind
+        return error
+    }
+
+    private func describeFailure(mayHaveReachedRedis: Bool) -> RedisError {
         let savedErrno = errno
         isBroken = true
         let message = Self.errorString(context)

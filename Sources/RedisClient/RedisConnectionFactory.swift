@@ -27,6 +27,12 @@ public struct RedisConnectionFactory: ConnectionFactory {
         }
     }
 
+    /// A dial that connected but timed out waiting for an answer (handshake, ROLE) met a stalled
+    /// Redis; every other failure (refused, reset, unreachable, refused handshake) an unreachable one.
+    public func classify(_ error: any Error) -> DialFailure {
+        (error as? RedisError)?.kind == .timeout ? .stalled : .unreachable
+    }
+
     private func connectToMaster(at address: ServerAddress) throws(RedisError) -> RedisConnection {
         var target = options
         target.url.sentinel = nil

@@ -273,6 +273,8 @@ final class EventRecorder: ConnectionPoolObserver {
     func poolWentDown(error: String) {}
     func poolRecovered(after downtime: Duration) {}
     func leakDetected(_ report: LeakReport) { leaks.withLock { $0.append(report) } }
+    func stallBegan() {}
+    func stallEnded(after duration: Duration) {}
 }
 
 func usleepMilliseconds(_ milliseconds: UInt32) {

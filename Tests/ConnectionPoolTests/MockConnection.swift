@@ -7,6 +7,7 @@ import Synchronization
 final class MockConnection: PooledConnection, @unchecked Sendable {
     let id: Int
     var isReusable = true
+    var failedByTimeout = false
     var healthy = true
     private(set) var healthChecks = 0
     private(set) var isClosed = false

@@ -33,7 +33,7 @@ import Testing
     /// Borrows with nothing idle, lets the requested dial succeed, and collects the connection.
     func lease(_ m: inout Machine, _ connection: MockConnection, label: String = "test", now: PoolInstant? = nil) {
         let now = now ?? t0
-        guard case .wait(let waiter, _) = m.borrow(now: now, label: label) else { Issue.record("expected wait"); return }
+        guard case (.wait(let waiter), _) = m.borrow(now: now, label: label).stepAndDials else { Issue.record("expected wait"); return }
         let action = m.dialSucceeded(connection, now: now, jitter: 0)
         #expect(action.wake == [waiter])
         guard case .connection(let handed)? = m.collect(waiter) else { Issue.record("expected a handoff"); return }
@@ -44,12 +44,12 @@ import Testing
 
     @Test func aBorrowerWithNothingIdleQueuesAndOneDialIsStartedForIt() {
         var m = machine(max: 2)
-        guard case .wait(let w1, let dials) = m.borrow(now: t0, label: "a") else { Issue.record("expected wait"); return }
+        guard case (.wait(let w1), let dials) = m.borrow(now: t0, label: "a").stepAndDials else { Issue.record("expected wait"); return }
         #expect(dials == 1)
         #expect(m.statistics.connecting == 1 && m.statistics.waiting == 1 && m.statistics.open == 1)
         let a = MockConnection(id: 1)
         let action = m.dialSucceeded(a, now: t0, jitter: 0)
-        #expect(action.wake == [w1] && !action.dialAgain && action.recoveredAfter == nil)
+        #expect(action.wake == [w1] && action.dials == 0 && action.recoveredAfter == nil)
         #expect(m.statistics.inUse == 1 && m.statistics.connecting == 0 && m.statistics.connects == 1 && m.statistics.borrows == 1)
     }
 
@@ -57,28 +57,28 @@ import Testing
         var m = machine(max: 3, dials: 2)
         var started = 0
         for _ in 0..<10 {
-            guard case .wait(_, let dials) = m.borrow(now: t0, label: "x") else { Issue.record("expected wait"); return }
+            guard case (.wait(_), let dials) = m.borrow(now: t0, label: "x").stepAndDials else { Issue.record("expected wait"); return }
             started += dials
         }
         #expect(started == 2, "two dials in flight at most")
         let first = m.dialSucceeded(MockConnection(id: 1), now: t0, jitter: 0)
-        #expect(first.dialAgain, "eight borrowers still wait and the pool may grow to 3")
+        #expect(first.dials == 1, "eight borrowers still wait and the pool may grow to 3")
         let second = m.dialSucceeded(MockConnection(id: 2), now: t0, jitter: 0)
-        #expect(!second.dialAgain, "one dial is still in flight and it fills the maximum")
+        #expect(second.dials == 0, "one dial is still in flight and it fills the maximum")
         _ = m.dialSucceeded(MockConnection(id: 3), now: t0, jitter: 0)
         #expect(m.statistics.open == 3 && m.statistics.inUse == 3 && m.statistics.waiting == 7)
     }
 
     @Test func aDialWhoseBorrowerGaveUpServesTheNextBorrower() {
         var m = machine(max: 1)
-        guard case .wait(let w1, 1) = m.borrow(now: t0, label: "gave-up") else { Issue.record("expected wait"); return }
-        guard case .fail(.timeout) = m.waitTimedOut(w1) else { Issue.record("expected timeout"); return }
+        guard case (.wait(let w1), 1) = m.borrow(now: t0, label: "gave-up").stepAndDials else { Issue.record("expected wait"); return }
+        guard case .fail(.timeout)? = m.waitTimedOut(w1).borrower else { Issue.record("expected timeout"); return }
         #expect(m.statistics.connecting == 1, "the dial goes on")
         let a = MockConnection(id: 1)
         let action = m.dialSucceeded(a, now: t0, jitter: 0)
         #expect(action.wake.isEmpty)
         #expect(m.statistics.idle == 1)
-        guard case .use(let reused, false) = m.borrow(now: at(0.1), label: "next") else { Issue.record("expected use"); return }
+        guard case .use(let reused, false)? = m.borrow(now: at(0.1), label: "next").borrower else { Issue.record("expected use"); return }
         #expect(reused === a)
         #expect(m.statistics.connects == 1)
     }
@@ -90,7 +90,7 @@ import Testing
         lease(&m, b)
         _ = m.release(a, reusable: true, now: t0)
         _ = m.release(b, reusable: true, now: t0)
-        guard case .use(let first, let check) = m.borrow(now: t0, label: "x") else { Issue.record("expected use"); return }
+        guard case .use(let first, let check)? = m.borrow(now: t0, label: "x").borrower else { Issue.record("expected use"); return }
         #expect(first === b && check == false)
         #expect(m.statistics.idle == 1)
     }
@@ -99,14 +99,16 @@ import Testing
         var m = machine(max: 1)
         let a = MockConnection(id: 1)
         lease(&m, a)
-        guard case .wait(let w1, 0) = m.borrow(now: t0, label: "1"), case .wait(let w2, 0) = m.borrow(now: t0, label: "2") else {
+        guard case (.wait(let w1), 0) = m.borrow(now: t0, label: "1").stepAndDials,
+            case (.wait(let w2), 0) = m.borrow(now: t0, label: "2").stepAndDials
+        else {
             Issue.record("expected two waiters without dials (the pool is full)"); return
         }
-        #expect(m.release(a, reusable: true, now: t0).wake == w1)
+        #expect(m.release(a, reusable: true, now: t0).wake == [w1])
         guard case .connection(let handed)? = m.collect(w1) else { Issue.record("expected handoff"); return }
         #expect(handed === a)
         #expect(m.collect(w2) == nil)
-        #expect(m.release(a, reusable: true, now: t0).wake == w2)
+        #expect(m.release(a, reusable: true, now: t0).wake == [w2])
         #expect(m.statistics.waiting == 0 && m.statistics.inUse == 1)
     }
 
@@ -114,9 +116,9 @@ import Testing
         var m = machine(max: 1)
         let a = MockConnection(id: 1)
         lease(&m, a)
-        guard case .wait(let w1, _) = m.borrow(now: t0, label: "x") else { Issue.record("expected wait"); return }
+        guard case (.wait(let w1), _) = m.borrow(now: t0, label: "x").stepAndDials else { Issue.record("expected wait"); return }
         _ = m.release(a, reusable: true, now: t0)
-        guard case .take(.connection(let handed)) = m.waitTimedOut(w1) else { Issue.record("expected take"); return }
+        guard case .take(let handed)? = m.waitTimedOut(w1).borrower else { Issue.record("expected take"); return }
         #expect(handed === a)
         #expect(m.statistics.waitTimeouts == 0)
     }
@@ -130,13 +132,13 @@ import Testing
         lease(&m, b)
         _ = m.release(b, reusable: true, now: t0)
         _ = m.borrow(now: t0, label: "b")  // b again
-        guard case .wait(_, 0) = m.borrow(now: t0, label: "w") else { Issue.record("expected wait"); return }
+        guard case (.wait(_), 0) = m.borrow(now: t0, label: "w").stepAndDials else { Issue.record("expected wait"); return }
         let action = m.release(a, reusable: false, now: at(1))
-        #expect(action.close?.0 === a && action.close?.1 == .broken && action.dials == 1)
+        #expect(action.close.first?.0 === a && action.close.first?.1 == .broken && action.dials == 1)
         #expect(m.statistics.discarded == 1)
         _ = m.release(b, reusable: true, now: at(0.5))  // to the waiter
         _ = m.release(b, reusable: true, now: at(0.5))  // idle, returned before the breakage
-        guard case .use(_, true) = m.borrow(now: at(2), label: "x") else { Issue.record("a suspect must be checked"); return }
+        guard case .use(_, true)? = m.borrow(now: at(2), label: "x").borrower else { Issue.record("a suspect must be checked"); return }
     }
 
     @Test func anIdleConnectionPastTheIntervalIsHealthCheckedAndAFailureIsCounted() {
@@ -144,31 +146,35 @@ import Testing
         let a = MockConnection(id: 1)
         lease(&m, a)
         _ = m.release(a, reusable: true, now: t0)
-        guard case .use(_, false) = m.borrow(now: at(29), label: "x") else { Issue.record("fresh"); return }
+        guard case .use(_, false)? = m.borrow(now: at(29), label: "x").borrower else { Issue.record("fresh"); return }
         _ = m.release(a, reusable: true, now: t0)
-        guard case .use(_, true) = m.borrow(now: at(30), label: "x") else { Issue.record("due"); return }
-        m.healthCheckFailed(a, now: at(30))
+        guard case .use(_, true)? = m.borrow(now: at(30), label: "x").borrower else { Issue.record("due"); return }
+        _ = m.healthCheckFailed(a, timedOut: false, now: at(30))
         let stats = m.statistics
         #expect(stats.healthCheckFailures == 1 && stats.closed[.healthCheckFailed] == 1 && stats.open == 0)
-        guard case .wait(_, 1) = m.borrow(now: at(30), label: "x") else { Issue.record("borrows again with a dial"); return }
+        guard case (.wait(_), 1) = m.borrow(now: at(30), label: "x").stepAndDials else { Issue.record("borrows again with a dial"); return }
     }
 
     // MARK: Down, fast failure, probes
 
     @Test func aFailedDialMarksThePoolDownFailsEveryWaiterAndLaterBorrowsFailAtOnce() {
         var m = machine(max: 2, dials: 1)
-        guard case .wait(let w1, 1) = m.borrow(now: t0, label: "1"), case .wait(let w2, 0) = m.borrow(now: t0, label: "2") else {
+        guard case (.wait(let w1), 1) = m.borrow(now: t0, label: "1").stepAndDials,
+            case (.wait(let w2), 0) = m.borrow(now: t0, label: "2").stepAndDials
+        else {
             Issue.record("expected two waiters, one dial"); return
         }
         let action = m.dialFailed(message: "refused", now: t0, jitter: 0)
-        #expect(action.wentDown && Set(action.wake) == [w1, w2])
+        #expect(action.wentDown != nil && Set(action.wake) == [w1, w2])
         for waiter in [w1, w2] {
             guard case .failure(.unavailable(let since, let error, _))? = m.collect(waiter) else {
                 Issue.record("expected unavailable"); return
             }
             #expect(since == t0 && error == "refused")
         }
-        guard case .fail(.unavailable) = m.borrow(now: at(0.01), label: "3") else { Issue.record("expected a fast failure"); return }
+        guard case .fail(.unavailable)? = m.borrow(now: at(0.01), label: "3").borrower else {
+            Issue.record("expected a fast failure"); return
+        }
         let stats = m.statistics
         #expect(stats.availability == .down(since: t0, lastError: "refused"))
         #expect(stats.fastFailures == 1 && stats.outages == 1 && stats.connecting == 0 && stats.open == 0)
@@ -178,10 +184,10 @@ import Testing
         var m = machine(max: 2)
         let a = MockConnection(id: 1)
         lease(&m, a)
-        guard case .wait = m.borrow(now: t0, label: "x") else { Issue.record("expected wait"); return }
+        guard case .wait? = m.borrow(now: t0, label: "x").borrower else { Issue.record("expected wait"); return }
         _ = m.dialFailed(message: "max number of clients reached", now: t0, jitter: 0)
         _ = m.release(a, reusable: true, now: t0)
-        guard case .use(let reused, _) = m.borrow(now: at(0.1), label: "y") else { Issue.record("expected use"); return }
+        guard case .use(let reused, _)? = m.borrow(now: at(0.1), label: "y").borrower else { Issue.record("expected use"); return }
         #expect(reused === a)
     }
 
@@ -191,7 +197,7 @@ import Testing
         _ = m.dialFailed(message: "refused", now: t0, jitter: 0)
         // First backoff: 100 ms step, equal jitter 0 → 50 ms.
         var maintenance = m.maintain(now: at(0.01))
-        #expect(maintenance.dials == 0 && maintenance.nextRun == at(0.05))
+        #expect(maintenance.dials == 0 && maintenance.nextMaintenance == at(0.05))
         maintenance = m.maintain(now: at(0.05))
         #expect(maintenance.dials == 1 && maintenance.isProbe)
         #expect(m.maintain(now: at(0.06)).dials == 0, "a probe is in flight")
@@ -200,7 +206,7 @@ import Testing
         var now = t0.advanced(by: .milliseconds(50))
         for expected in [200, 400, 800, 800, 800] {
             _ = m.dialFailed(message: "refused", now: now, jitter: 1)
-            #expect(m.maintain(now: now).nextRun == now.advanced(by: .milliseconds(expected)))
+            #expect(m.maintain(now: now).nextMaintenance == now.advanced(by: .milliseconds(expected)))
             now = now.advanced(by: .milliseconds(expected))
             #expect(m.maintain(now: now).dials == 1)
         }
@@ -215,10 +221,78 @@ import Testing
         #expect(m.statistics.availability == .down(since: t0, lastError: "refused again"))
         #expect(m.maintain(now: at(1)).dials == 1)
         let action = m.dialSucceeded(MockConnection(id: 1), now: at(1.5), jitter: 0)
-        #expect(action.recoveredAfter == .milliseconds(1500) && action.dialAgain, "one more to reach minIdle")
+        #expect(action.recoveredAfter == .milliseconds(1500) && action.dials == 1, "one more to reach minIdle")
         #expect(m.statistics.availability == .up && m.statistics.recoveries == 1)
-        guard case .use = m.borrow(now: at(1.5), label: "x") else { Issue.record("expected use"); return }
-        guard case .wait(_, 0) = m.borrow(now: at(1.5), label: "y") else { Issue.record("queues behind the refill dial"); return }
+        guard case .use? = m.borrow(now: at(1.5), label: "x").borrower else { Issue.record("expected use"); return }
+        guard case (.wait(_), 0) = m.borrow(now: at(1.5), label: "y").stepAndDials else {
+            Issue.record("queues behind the refill dial"); return
+        }
+    }
+
+    // MARK: Stalls
+
+    @Test func aStalledDialKeepsThePoolUpKeepsTheWaiterAndDialsAgain() {
+        var m = machine(max: 2, dials: 1)
+        guard case (.wait(let w1), 1) = m.borrow(now: t0, label: "1").stepAndDials else { Issue.record("expected wait"); return }
+        let failed = m.dialFailed(message: "Redis did not answer within 300 ms", failure: .stalled, now: at(0.3), jitter: 0)
+        #expect(failed.wentDown == nil && failed.wake.isEmpty && failed.stallBegan && failed.dials == 1)
+        #expect(m.statistics.availability == .up && m.statistics.stalls == 1 && m.statistics.stalledSince == at(0.3))
+        #expect(m.collect(w1) == nil, "the waiter keeps waiting within its own deadline")
+        guard case (.wait, 0) = m.borrow(now: at(0.4), label: "2").stepAndDials else { Issue.record("no fast failure in a stall"); return }
+        let a = MockConnection(id: 1)
+        let succeeded = m.dialSucceeded(a, now: at(0.5), jitter: 0)
+        #expect(succeeded.wake == [w1] && succeeded.stallEndedAfter == .milliseconds(200))
+        #expect(m.statistics.stalledSince == nil && m.statistics.stallSeconds > 0.19 && m.statistics.outages == 0)
+    }
+
+    @Test func aTimedOutCommandBeginsAStallAndMakesIdleSiblingsCheckedUntilOnePasses() {
+        var m = machine(max: 2)
+        let a = MockConnection(id: 1), b = MockConnection(id: 2)
+        lease(&m, a)
+        lease(&m, b)
+        _ = m.release(b, reusable: true, now: t0)
+        let released = m.release(a, reusable: false, now: at(0.3), closeReason: .timedOut)
+        #expect(released.stallBegan && released.close.first?.1 == .timedOut)
+        #expect(m.statistics.discarded == 1 && m.statistics.stalls == 1)
+        guard case .use(let checked, true)? = m.borrow(now: at(0.4), label: "x").borrower else {
+            Issue.record("an idle sibling is health-checked during a stall"); return
+        }
+        #expect(checked === b)
+        let passed = m.healthCheckPassed(now: at(0.8))
+        #expect(passed.stallEndedAfter == .milliseconds(500) && m.statistics.stalledSince == nil)
+    }
+
+    @Test func aHealthCheckThatTimesOutIsAStallAndOneThatFailsOtherwiseIsNot() {
+        var m = machine(max: 2)
+        let a = MockConnection(id: 1), b = MockConnection(id: 2)
+        lease(&m, a)
+        lease(&m, b)
+        _ = m.release(a, reusable: true, now: t0)
+        _ = m.release(b, reusable: true, now: t0)
+        guard case .use(let first, _)? = m.borrow(now: at(31), label: "x").borrower else { Issue.record("expected use"); return }
+        #expect(!m.healthCheckFailed(first, timedOut: false, now: at(31)).stallBegan, "a reset is no stall")
+        guard case .use(let second, _)? = m.borrow(now: at(31), label: "x").borrower else { Issue.record("expected use"); return }
+        let action = m.healthCheckFailed(second, timedOut: true, now: at(32))
+        #expect(action.stallBegan && action.close.first?.1 == .healthCheckFailed && m.statistics.availability == .up)
+    }
+
+    @Test func aStalledProbeOfADownPoolIsAFailedProbe() {
+        var m = machine(max: 2)
+        _ = m.borrow(now: t0, label: "x")
+        _ = m.dialFailed(message: "refused", now: t0, jitter: 0)
+        #expect(m.maintain(now: at(1)).isProbe)
+        let probe = m.dialFailed(message: "Redis did not answer", failure: .stalled, now: at(1.3), jitter: 0)
+        #expect(!probe.stallBegan && m.statistics.stalls == 0 && m.statistics.probes == 1)
+        guard case .fail(.unavailable)? = m.borrow(now: at(1.3), label: "y").borrower else { Issue.record("still down"); return }
+    }
+
+    @Test func anOutageEndsWithItsDurationCounted() {
+        var m = machine(max: 2)
+        _ = m.borrow(now: t0, label: "x")
+        _ = m.dialFailed(message: "refused", now: t0, jitter: 0)
+        _ = m.maintain(now: at(1))
+        let recovered = m.dialSucceeded(MockConnection(id: 1), now: at(2), jitter: 0)
+        #expect(recovered.recoveredAfter == .seconds(2) && m.statistics.outageSeconds == 2)
     }
 
     // MARK: Lifecycle
@@ -226,13 +300,13 @@ import Testing
     @Test func connectionsExpireAfterAJitteredLifetimeWhetherLentOrIdle() {
         var m = machine(max: 2)
         let a = MockConnection(id: 1), b = MockConnection(id: 2)
-        guard case .wait = m.borrow(now: t0, label: "a") else { Issue.record("expected wait"); return }
+        guard case .wait? = m.borrow(now: t0, label: "a").borrower else { Issue.record("expected wait"); return }
         _ = m.dialSucceeded(a, now: t0, jitter: 1)  // lifetime 100 s × (1 − 0.2) = 80 s
-        guard case .wait = m.borrow(now: t0, label: "b") else { Issue.record("expected wait"); return }
+        guard case .wait? = m.borrow(now: t0, label: "b").borrower else { Issue.record("expected wait"); return }
         _ = m.dialSucceeded(b, now: t0, jitter: 0)  // 100 s
-        #expect(m.release(a, reusable: true, now: at(79.9)).close == nil)
+        #expect(m.release(a, reusable: true, now: at(79.9)).close.isEmpty)
         _ = m.borrow(now: at(79.9), label: "a")
-        #expect(m.release(a, reusable: true, now: at(80)).close?.1 == .expired)
+        #expect(m.release(a, reusable: true, now: at(80)).close.first?.1 == .expired)
         _ = m.release(b, reusable: true, now: at(90))
         #expect(m.maintain(now: at(99)).close.isEmpty)
         let closing = m.maintain(now: at(100)).close
@@ -272,11 +346,11 @@ import Testing
         lease(&m, a)
         lease(&m, b)
         _ = m.release(a, reusable: true, now: t0)
-        let closing = m.invalidateAll(now: t0)
-        #expect(closing.count == 1 && closing[0] === a)
-        #expect(m.release(b, reusable: true, now: t0).close?.1 == .invalidated)
+        let closing = m.invalidateAll(now: t0).close
+        #expect(closing.count == 1 && closing[0].0 === a && closing[0].1 == .invalidated)
+        #expect(m.release(b, reusable: true, now: t0).close.first?.1 == .invalidated)
         #expect(m.statistics.closed[.invalidated] == 2 && m.statistics.open == 0)
-        guard case .wait(_, 1) = m.borrow(now: t0, label: "x") else { Issue.record("a fresh dial"); return }
+        guard case (.wait(_), 1) = m.borrow(now: t0, label: "x").stepAndDials else { Issue.record("a fresh dial"); return }
     }
 
     @Test func invalidatingADownPoolProbesAtOnce() {
@@ -296,19 +370,22 @@ import Testing
         lease(&m, b)
         _ = m.release(a, reusable: true, now: t0)
         _ = m.borrow(now: t0, label: "x")  // takes a again
-        guard case .wait(let w1, _) = m.borrow(now: t0, label: "y") else { Issue.record("expected wait"); return }
-        let (closing, woken) = m.shutDown()
-        #expect(closing.isEmpty && woken == [w1])
+        guard case (.wait(let w1), _) = m.borrow(now: t0, label: "y").stepAndDials else { Issue.record("expected wait"); return }
+        let action = m.shutDown()
+        #expect(action.close.isEmpty && action.wake == [w1])
         guard case .failure(.shutDown)? = m.collect(w1) else { Issue.record("expected shutDown handoff"); return }
-        guard case .fail(.shutDown) = m.borrow(now: t0, label: "z") else { Issue.record("expected shutDown"); return }
-        #expect(m.release(b, reusable: true, now: t0).close?.0 === b)
+        guard case .fail(.shutDown)? = m.borrow(now: t0, label: "z").borrower else { Issue.record("expected shutDown"); return }
+        #expect(m.release(b, reusable: true, now: t0).close.first?.0 === b)
         #expect(m.statistics.closed[.shutdown] == 1)
     }
 }
 
-extension PoolStateMachine.BorrowAction {
+extension PoolAction {
+    /// The borrower's step with the dials started for it, for matching both at once.
+    var stepAndDials: (BorrowerStep<Connection>?, Int) { (borrower, dials) }
+
     var isFailure: Bool {
-        if case .fail = self { return true }
+        if case .fail? = borrower { return true }
         return false
     }
 }

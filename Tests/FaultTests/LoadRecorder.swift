@@ -17,7 +17,7 @@ final class LoadRecorder: @unchecked Sendable {
         /// HTTP status; `refused` when no connection could be made, `noResponse` when the
         /// connection broke before a whole response.
         let status: Int
-        /// The response body of a failed request (for its message).
+        /// The response body (a failure's message, or what a success returned).
         let body: String
         /// The `Retry-After` header, if any.
         var retryAfter: String? = nil
@@ -106,9 +106,8 @@ final class LoadRecorder: @unchecked Sendable {
         guard let response = HTTPTestClient.parse(socket.readToEnd()) else {
             return Sample(start: begin, latency: now - begin, status: Self.noResponse, body: "")
         }
-        let ok = response.status < 300
         return Sample(
-            start: begin, latency: now - begin, status: response.status, body: ok ? "" : response.text,
+            start: begin, latency: now - begin, status: response.status, body: response.text,
             retryAfter: response.headers["retry-after"])
     }
 }

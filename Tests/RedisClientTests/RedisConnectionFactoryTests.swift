@@ -1,3 +1,4 @@
+import ConnectionPool
 import RedisClient
 import TestSupport
 import Testing
@@ -41,6 +42,28 @@ import Testing
         } throws: { error in
             let message = (error as? RedisError)?.message ?? ""
             return message.contains("no Sentinel named a master for 'mymaster'") && ports.allSatisfy { message.contains(":\($0)") }
+        }
+    }
+
+    @Test func aDialThatConnectsButGetsNoAnswerIsAStallAndARefusedOneIsNot() throws {
+        let redis = RedisServer()
+        var options = RedisConnectionOptions()
+        options.url = try RedisURL(parsing: "redis://127.0.0.1:\(redis.port)/0")
+        options.clientName = "stall-classification"
+        options.socketTimeout = .milliseconds(100)
+        let factory = RedisConnectionFactory(options: options)
+        #expect(redis.command(["CLIENT", "PAUSE", "500", "ALL"]) == "+OK")
+        #expect {
+            try factory.makeConnection()
+        } throws: { error in
+            factory.classify(error) == .stalled
+        }
+        options.url = try RedisURL(parsing: "redis://127.0.0.1:\(BlockingSocket.freePort())/0")
+        let refused = RedisConnectionFactory(options: options)
+        #expect {
+            try refused.makeConnection()
+        } throws: { error in
+            refused.classify(error) == .unreachable
         }
     }
 }

@@ -48,6 +48,14 @@ public struct PoolEventLogging: ConnectionPoolObserver {
         logger.notice("Redis is reachable again", metadata: ["down-seconds": "\(downtime.secondsDouble)"])
     }
 
+    public func stallBegan() {
+        logger.warning("Redis is not answering in time (a stall, not an outage): requests wait within their borrow deadline")
+    }
+
+    public func stallEnded(after duration: Duration) {
+        logger.notice("Redis answers again after a stall", metadata: ["stall-seconds": "\(duration.secondsDouble)"])
+    }
+
     public func leakDetected(_ report: LeakReport) {
         metrics.leakDetected(report)
         logger.warning(

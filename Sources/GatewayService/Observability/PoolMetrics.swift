@@ -1,4 +1,5 @@
 public import ConnectionPool
+import CoreUtilities
 import Prometheus
 public import RedisClient
 import Synchronization
@@ -26,9 +27,13 @@ public final class PoolMetrics: ConnectionPoolObserver {
     private let closed: [ConnectionCloseReason: Counter]
     private let fastFailures: Counter
     private let outages: Counter
+    private let outageSeconds: Counter
+    private let stalls: Counter
+    private let stallSeconds: Counter
     private let leaks: Counter
     private let resends: Counter
     let upGauge: Gauge
+    let stalledGauge: Gauge
     let idleGauge: Gauge
     let usedGauge: Gauge
     let maxGauge: Gauge
@@ -85,6 +90,26 @@ public final class PoolMetrics: ConnectionPoolObserver {
         outages = registry.makeCounter(
             descriptor: .init(
                 metricName: "redis_gateway_pool_outages", unitName: "total", helpText: "Times a failed connect marked Redis down"),
+            labels: pool)
+        outageSeconds = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_outage_seconds", unitName: "total",
+                helpText: "Seconds Redis was down (refused, reset, unreachable), counted when each outage ends"),
+            labels: pool)
+        stalls = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_stalls", unitName: "total",
+                helpText: "Times Redis stopped answering in time on open connections (slow, not gone)"),
+            labels: pool)
+        stallSeconds = registry.makeCounter(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_stall_seconds", unitName: "total",
+                helpText: "Seconds Redis was stalled, counted when each stall ends"),
+            labels: pool)
+        stalledGauge = registry.makeGauge(
+            descriptor: .init(
+                metricName: "redis_gateway_pool_stalled", unitName: "", helpText: "1 while Redis is stalled (not answering in time), else 0"
+            ),
             labels: pool)
         leaks = registry.makeCounter(
             descriptor: .init(
@@ -151,7 +176,17 @@ public final class PoolMetrics: ConnectionPoolObserver {
         outages.increment()
     }
 
-    public func poolRecovered(after downtime: Duration) {}
+    public func poolRecovered(after downtime: Duration) {
+        outageSeconds.increment(by: downtime.secondsDouble)
+    }
+
+    public func stallBegan() {
+        stalls.increment()
+    }
+
+    public func stallEnded(after duration: Duration) {
+        stallSeconds.increment(by: duration.secondsDouble)
+    }
 
     public func leakDetected(_ report: LeakReport) {
         leaks.increment()

@@ -21,6 +21,7 @@ struct PoolStatsRendering: Sendable {
         metrics.maxGauge.set(to: Double(statistics.maxConnections))
         metrics.idleMinGauge.set(to: Double(minIdle))
         if case .up = statistics.availability { metrics.upGauge.set(to: 1) } else { metrics.upGauge.set(to: 0) }
+        metrics.stalledGauge.set(to: statistics.stalledSince == nil ? 0 : 1)
         metrics.pendingGauge.set(to: Double(statistics.waiting))
         return metrics.registry.emitToBuffer()
     }
@@ -40,6 +41,8 @@ struct PoolStatsRendering: Sendable {
             "discarded":\(statistics.discarded),"health_check_failures":\(statistics.healthCheckFailures),\
             "closed":{\(closed)},"last_connect_error":\(lastError),\
             "outages":\(statistics.outages),"recoveries":\(statistics.recoveries),"probes":\(statistics.probes),\
+            "outage_seconds":\(statistics.outageSeconds),"stalled":\(statistics.stalledSince != nil),\
+            "stalls":\(statistics.stalls),"stall_seconds":\(statistics.stallSeconds),\
             "fast_failures":\(statistics.fastFailures),"leaks_detected":\(statistics.leaksDetected),\
             "wait_time":\(summary(metrics.waitSummary.withLock { $0 })),\
             "use_time":\(summary(metrics.useSummary.withLock { $0 })),\
