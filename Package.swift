@@ -88,7 +88,7 @@ let package = Package(
             name: "redis-gateway",
             dependencies: [
                 "GatewayService",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "HTTPServer",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -49,6 +49,9 @@ public final class Gateway: Sendable {
         }
         let sessionMetrics = SessionMetrics(registry: metrics.registry)
         let authenticator = Authenticator(configuration: configuration.auth)
+        if !configuration.pool.reuseConnections {
+            logger.warning("PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)")
+        }
         if !authenticator.isEnabled {
             logger.warning("AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); anyone who reaches this port can run commands")
         }

@@ -1,9 +1,11 @@
 public import ConnectionPool
 public import HTTPServer
+public import Logging
 public import RedisClient
 
-/// Everything the gateway can be configured with. A value type whose `init()` holds the defaults;
-/// the executable reads flags and environment variables into it in one place.
+/// Everything the gateway can be configured with. A value type whose `init()` holds the defaults —
+/// the only place they are written; `GatewayConfiguration.settings` names every setting once, and
+/// flags, environment variables, `--help`, the start-up summary and README's table come from it.
 public struct GatewayConfiguration: Sendable, Equatable {
     /// Redis address, credentials, timeouts and client name.
     public var redis = RedisConnectionOptions()
@@ -30,6 +32,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var retryAfterSeconds = 1
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
+    /// The least severe log level written.
+    public var logLevel: Logger.Level = .info
 
     /// The defaults (see README's configuration table).
     public init() {}

@@ -1,0 +1,265 @@
+import ConnectionPool
+import Foundation
+import HTTPServer
+import Logging
+import RedisClient
+
+extension GatewayConfiguration {
+    /// Every setting, in the order they are applied, listed in `--help` and in README's table.
+    public static let settings: [Setting] =
+        redisSettings + httpSettings + poolSettings + resilienceSettings + apiSettings
+        + sessionSettings + processSettings
+
+    /// The defaults overridden by `environment` (variable name → value), applied in table order;
+    /// throws a message naming the variable for a value that does not parse or is out of range.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        self.init()
+        for setting in Self.settings {
+            guard let text = environment[setting.name] else { continue }
+            try setting.apply(text, to: &self)
+        }
+    }
+
+    /// One line per setting with its value (secrets masked): printed at start-up.
+    public var summary: [String] {
+        Self.settings.map { "\($0.name)=\($0.summaryValue(in: self))" }
+    }
+
+    // MARK: The table
+
+    private static let redisSettings: [Setting] = [
+        Setting(
+            "REDIS_URL",
+            "`redis://[user:password@]host:port/db` (ACL user optional; password percent-encoded), or through Sentinels "
+                + "`redis+sentinel://[user:password@]host1:26379,host2:26379/master-name/db[?sentinel_password=…&sentinel_username=…]`",
+            current: { $0.redis.url.description },
+            apply: { configuration, text in
+                do {
+                    configuration.redis.url = try RedisURL(parsing: text)
+                } catch {
+                    throw SettingError("\(error)")
+                }
+            }),
+        Setting(
+            "REDIS_SENTINEL_PASSWORD", "the Sentinels' own password (their `requirepass`), instead of `sentinel_password` in the URL",
+            secret: true, flag: false, current: { $0.redis.url.sentinel?.password ?? "" },
+            apply: { configuration, text in
+                guard configuration.redis.url.sentinel != nil else {
+                    throw SettingError("set, but REDIS_URL is not a redis+sentinel:// URL")
+                }
+                configuration.redis.url.sentinel?.password = text.isEmpty ? nil : text
+            }),
+        Setting(
+            "GATEWAY_CONNECT_TIMEOUT_MS", "Redis TCP connect timeout of one dial (dials run apart from the borrowers waiting for them)",
+            current: { SettingValue.text(milliseconds: $0.redis.connectTimeout) },
+            apply: { $0.redis.connectTimeout = try SettingValue.milliseconds($1, in: 1...3_600_000) }),
+        Setting(
+            "GATEWAY_SOCKET_TIMEOUT_MS",
+            "Redis read/write timeout; past it: 504, the connection is discarded and Redis counts as stalled (not down)",
+            current: { SettingValue.text(milliseconds: $0.redis.socketTimeout) },
+            apply: { $0.redis.socketTimeout = try SettingValue.milliseconds($1, in: 1...3_600_000) }),
+        Setting(
+            "GATEWAY_CLIENT_NAME", "`CLIENT SETNAME` of pooled connections (empty: none)", current: { $0.redis.clientName ?? "" },
+            apply: { configuration, text in configuration.redis.clientName = text.isEmpty ? nil : text }),
+    ]
+
+    private static let httpSettings: [Setting] = [
+        Setting(
+            "GATEWAY_HOST", "numeric address to listen on (`0.0.0.0` in the container)", current: { $0.http.host },
+            apply: { configuration, text in configuration.http.host = text }),
+        Setting(
+            "GATEWAY_PORT", "port to listen on (0: any free port)", current: { String($0.http.port) },
+            apply: { $0.http.port = try SettingValue.integer($1, in: 0...65535) }),
+        Setting(
+            "GATEWAY_THREADS",
+            "HTTP worker threads, each serving its connections in turn; `0`: a thread per connection (fairer tails, lower peak rate)",
+            current: { String($0.http.workerThreads) }, apply: { $0.http.workerThreads = try SettingValue.integer($1, in: 0...1024) }),
+        Setting(
+            "GATEWAY_CONNECTION_LIMIT", "most client connections at once", current: { String($0.http.connectionLimit) },
+            apply: { $0.http.connectionLimit = try SettingValue.integer($1, in: 1...1_000_000) }),
+        Setting(
+            "GATEWAY_PER_ADDRESS_CONNECTION_LIMIT",
+            "most client connections from one address, `0` for no limit; set it when clients reach the gateway directly (not through "
+                + "a proxy): it keeps a slowloris flood from one host from taking every slot",
+            current: { String($0.http.perAddressConnectionLimit) },
+            apply: { $0.http.perAddressConnectionLimit = try SettingValue.integer($1, in: 0...1_000_000) }),
+        Setting(
+            "GATEWAY_CONNECTION_TIMEOUT_S", "client connections idle this long (no byte received) are closed",
+            current: { String($0.http.connectionTimeoutSeconds) },
+            apply: { $0.http.connectionTimeoutSeconds = try SettingValue.integer($1, in: 1...86_400) }),
+        Setting(
+            "GATEWAY_MAX_BODY_BYTES", "largest request body (413 beyond)", current: { String($0.http.maxBodyBytes) },
+            apply: { $0.http.maxBodyBytes = try SettingValue.integer($1, in: 0...(1 << 31)) }),
+        Setting(
+            "GATEWAY_MAX_KEY_BYTES", "longest key after percent-decoding (400 beyond); the per-connection header buffer grows with it",
+            current: { String($0.maxKeyBytes) }, apply: { $0.maxKeyBytes = try SettingValue.integer($1, in: 1...(512 * 1024 * 1024)) }),
+    ]
+
+    private static let poolSettings: [Setting] = [
+        Setting(
+            "GATEWAY_MAX_CONNECTIONS", "most Redis connections, ever", current: { String($0.pool.maxConnections) },
+            apply: { $0.pool.maxConnections = try SettingValue.integer($1, in: 1...10_000) }),
+        Setting(
+            "GATEWAY_WAIT_TIMEOUT_MS",
+            "deadline for a whole borrow: waiting for a connection or a dial, health check (a stalled Redis is waited for this long)",
+            current: { SettingValue.text(milliseconds: $0.pool.waitTimeout) },
+            apply: { $0.pool.waitTimeout = try SettingValue.milliseconds($1, in: 1...3_600_000) }),
+        Setting(
+            "GATEWAY_HEALTH_CHECK_INTERVAL_MS", "idle connections older than this are PINGed before reuse",
+            current: { SettingValue.text(milliseconds: $0.pool.healthCheckInterval) },
+            apply: { $0.pool.healthCheckInterval = try SettingValue.milliseconds($1, in: 0...86_400_000) }),
+        Setting(
+            "GATEWAY_MIN_IDLE", "idle connections kept open, opened at start and again after an outage",
+            current: { String($0.pool.minIdle) }, apply: { $0.pool.minIdle = try SettingValue.integer($1, in: 0...10_000) }),
+        Setting(
+            "GATEWAY_MAX_LIFETIME_S", "connections older than this (each shortened by up to 10 % at random) are replaced; `0`: never",
+            current: { SettingValue.text(seconds: $0.pool.maxLifetime) },
+            apply: { configuration, text in
+                let seconds = try SettingValue.integer(text, in: 0...31_536_000)
+                configuration.pool.maxLifetime = seconds == 0 ? nil : .seconds(seconds)
+            }),
+        Setting(
+            "GATEWAY_IDLE_TIMEOUT_S", "idle connections beyond `GATEWAY_MIN_IDLE` unused this long are closed; `0`: never",
+            current: { SettingValue.text(seconds: $0.pool.idleTimeout) },
+            apply: { configuration, text in
+                let seconds = try SettingValue.integer(text, in: 0...31_536_000)
+                configuration.pool.idleTimeout = seconds == 0 ? nil : .seconds(seconds)
+            }),
+        Setting(
+            "GATEWAY_MAX_CONCURRENT_DIALS", "most Redis connects in flight at once", current: { String($0.pool.maxConcurrentDials) },
+            apply: { $0.pool.maxConcurrentDials = try SettingValue.integer($1, in: 1...1000) }),
+        Setting(
+            "GATEWAY_RECONNECT_BACKOFF_MS",
+            "while Redis is down, first delay before the single background probe; doubles per failed probe (half fixed, half random)",
+            current: { SettingValue.text(milliseconds: $0.pool.reconnectBackoff) },
+            apply: { $0.pool.reconnectBackoff = try SettingValue.milliseconds($1, in: 1...3_600_000) }),
+        Setting(
+            "GATEWAY_RECONNECT_BACKOFF_CAP_MS", "longest delay between probes",
+            current: { SettingValue.text(milliseconds: $0.pool.reconnectBackoffCap) },
+            apply: { $0.pool.reconnectBackoffCap = try SettingValue.milliseconds($1, in: 1...3_600_000) }),
+        Setting(
+            "GATEWAY_LEAK_DETECTION_MS", "a connection held longer is logged once (warning, with the route) and counted; `0`: off",
+            current: { $0.pool.leakDetectionThreshold.map { SettingValue.text(milliseconds: $0) } ?? "0" },
+            apply: { configuration, text in
+                let milliseconds = try SettingValue.integer(text, in: 0...86_400_000)
+                configuration.pool.leakDetectionThreshold = milliseconds == 0 ? nil : .milliseconds(milliseconds)
+            }),
+        Setting(
+            "GATEWAY_POOL_MODE", "`per-request`: a new Redis connection per request, only to demonstrate the anti-pattern",
+            current: { $0.pool.reuseConnections ? "pooled" : "per-request" },
+            apply: { configuration, text in
+                switch text {
+                case "pooled": configuration.pool.reuseConnections = true
+                case "per-request": configuration.pool.reuseConnections = false
+                default: throw SettingError("'\(text)' is not pooled or per-request")
+                }
+            }),
+    ]
+
+    private static let resilienceSettings: [Setting] = [
+        Setting(
+            "GATEWAY_RETRY_ATTEMPTS", "re-sends of a failed request on a fresh connection, only when safe; `0`: never",
+            current: { String($0.retry.attempts) }, apply: { $0.retry.attempts = try SettingValue.integer($1, in: 0...10) }),
+        Setting(
+            "GATEWAY_RETRY_BACKOFF_MS", "wait before the first re-send; doubles (half fixed, half random) up to 100 ms",
+            current: { SettingValue.text(milliseconds: $0.retry.backoff) },
+            apply: { $0.retry.backoff = try SettingValue.milliseconds($1, in: 0...10_000) }),
+        Setting(
+            "GATEWAY_RETRY_AFTER_TIMEOUT",
+            "`1`: read-only requests are re-sent after a socket timeout too (each try may take a whole timeout)",
+            current: { $0.retry.resendAfterTimeout ? "1" : "0" }, apply: { $0.retry.resendAfterTimeout = try SettingValue.flag($1) }),
+        Setting(
+            "GATEWAY_RETRY_UNCONDITIONAL_SET", "`1`: `SET` without `NX`/`XX`/`GET` counts as safe to re-send after an ambiguous failure",
+            current: { $0.retry.resendUnconditionalSet ? "1" : "0" }, apply: { $0.retry.resendUnconditionalSet = try SettingValue.flag($1) }
+        ),
+        Setting(
+            "GATEWAY_MIN_REPLICA_ACKS",
+            "replicas that must confirm each write (`WAIT n`, pipelined) before it is acknowledged; unconfirmed writes get 504. "
+                + "With Sentinel, `1` and at least two replicas",
+            current: { String($0.replicaAcknowledgement.replicas) },
+            apply: { $0.replicaAcknowledgement.replicas = try SettingValue.integer($1, in: 0...100) }),
+        Setting(
+            "GATEWAY_REPLICA_ACK_TIMEOUT_MS", "how long a write waits for those confirmations",
+            current: { SettingValue.text(milliseconds: $0.replicaAcknowledgement.timeout) },
+            apply: { $0.replicaAcknowledgement.timeout = try SettingValue.milliseconds($1, in: 1...60_000) }),
+    ]
+
+    private static let apiSettings: [Setting] = [
+        Setting(
+            "GATEWAY_TOKENS", "full-access tokens, comma-separated (prefer the environment or a file: flags show in `ps`); none: auth off",
+            secret: true, current: { $0.auth.tokens.joined(separator: ",") },
+            apply: { configuration, text in configuration.auth.tokens += SettingValue.list(text) }),
+        Setting(
+            "GATEWAY_READONLY_TOKENS", "read-only tokens, comma-separated", secret: true,
+            current: { $0.auth.readOnlyTokens.joined(separator: ",") },
+            apply: { configuration, text in configuration.auth.readOnlyTokens += SettingValue.list(text) }),
+        Setting(
+            "GATEWAY_TOKENS_FILE", "file: one token per line, `readonly TOKEN` for read-only, `#` comments",
+            current: { $0.auth.tokensFile ?? "" }, apply: { try $0.auth.readTokensFile($1) }),
+        Setting(
+            "GATEWAY_PROTECT_METRICS", "`1`: `/metrics`, `/pool/stats`, `/pool/health` need a token too",
+            current: { $0.auth.protectMetrics ? "1" : "0" }, apply: { $0.auth.protectMetrics = try SettingValue.flag($1) }),
+        Setting(
+            "GATEWAY_ALLOW_COMMANDS", "commands to take off the default deny list, e.g. `FLUSHDB`",
+            current: { CommandTable.administrative.subtracting($0.commandPolicy.denied).sorted().joined(separator: ",") },
+            apply: { configuration, text in configuration.commandPolicy.denied.subtract(SettingValue.list(text).map { $0.uppercased() }) }),
+        Setting(
+            "GATEWAY_DENY_COMMANDS", "commands to refuse in addition, e.g. `KEYS` (deny wins over allow)",
+            current: { $0.commandPolicy.denied.subtracting(CommandTable.administrative).sorted().joined(separator: ",") },
+            apply: { configuration, text in configuration.commandPolicy.denied.formUnion(SettingValue.list(text).map { $0.uppercased() }) }),
+        Setting(
+            "GATEWAY_COMMAND_ALLOWLIST", "allow-list mode: only these commands run",
+            current: { $0.commandPolicy.allowList?.sorted().joined(separator: ",") ?? "" },
+            apply: { configuration, text in configuration.commandPolicy.allowList = Set(SettingValue.list(text).map { $0.uppercased() }) }),
+        Setting(
+            "GATEWAY_MAX_BATCH_COMMANDS", "most commands in one `/pipeline` or `/multi-exec` batch",
+            current: { String($0.commandLimits.maxCommandsPerBatch) },
+            apply: { $0.commandLimits.maxCommandsPerBatch = try SettingValue.integer($1, in: 1...1_000_000) }),
+        Setting(
+            "GATEWAY_MAX_COMMAND_ARGUMENTS", "most arguments in one command", current: { String($0.commandLimits.maxArgumentsPerCommand) },
+            apply: { $0.commandLimits.maxArgumentsPerCommand = try SettingValue.integer($1, in: 1...100_000_000) }),
+    ]
+
+    private static let sessionSettings: [Setting] = [
+        Setting(
+            "GATEWAY_DATABASE_PATH", "SQLite file of the session example's users (created and seeded when empty)",
+            current: { $0.session.databasePath },
+            apply: { configuration, text in
+                guard !text.isEmpty else { throw SettingError("must not be empty") }
+                configuration.session.databasePath = text
+            }),
+        Setting(
+            "GATEWAY_SEED_USERS", "demo users seeded into an empty database", current: { String($0.session.seedUsers) },
+            apply: { $0.session.seedUsers = try SettingValue.integer($1, in: 0...10_000_000) }),
+        Setting(
+            "GATEWAY_SESSION_TTL_S", "session lifetime, refreshed on every use", current: { String($0.session.sessionTTLSeconds) },
+            apply: { $0.session.sessionTTLSeconds = try SettingValue.integer($1, in: 1...31_536_000) }),
+        Setting(
+            "GATEWAY_USER_CACHE_TTL_S", "how long `user_data:{id}` stays cached", current: { String($0.session.userCacheTTLSeconds) },
+            apply: { $0.session.userCacheTTLSeconds = try SettingValue.integer($1, in: 1...31_536_000) }),
+        Setting(
+            "GATEWAY_NEGATIVE_CACHE_TTL_S", "how long a missing user's absence stays cached",
+            current: { String($0.session.negativeCacheTTLSeconds) },
+            apply: { $0.session.negativeCacheTTLSeconds = try SettingValue.integer($1, in: 1...31_536_000) }),
+        Setting(
+            "GATEWAY_COOKIE_SECURE", "`1`: the session cookie is `Secure` (behind HTTPS)", current: { $0.session.secureCookie ? "1" : "0" },
+            apply: { $0.session.secureCookie = try SettingValue.flag($1) }),
+    ]
+
+    private static let processSettings: [Setting] = [
+        Setting(
+            "GATEWAY_SHUTDOWN_GRACE_MS", "on SIGTERM, how long requests in flight may take to finish",
+            current: { SettingValue.text(milliseconds: $0.shutdownGrace) },
+            apply: { $0.shutdownGrace = try SettingValue.milliseconds($1, in: 0...3_600_000) }),
+        Setting(
+            "GATEWAY_LOG_LEVEL",
+            "`trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`; `debug` logs every request with its id",
+            current: { $0.logLevel.rawValue },
+            apply: { configuration, text in
+                guard let level = Logger.Level(rawValue: text) else {
+                    throw SettingError("'\(text)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                configuration.logLevel = level
+            }),
+    ]
+}
