@@ -33,7 +33,7 @@ public final class Gateway: Sendable {
         self.pool = pool
         let follower = factory.locator.map { FailoverFollower(locator: $0, pool: pool, logger: logger) }
         self.follower = follower
-        let redis = RedisAccess(
+        let redis = RedisExecutor(
             pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
             onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         let syncToken = SyncToken()

@@ -28,6 +28,21 @@ extension GatewayError {
             return .error(409, message)
         case .redisReply(let message):
             return .error(409, message)
+        case .commandReply(let message):
+            return .error(400, message)
+        case .methodNotAllowed(let message, let allow):
+            return .error(405, message, headers: [("Allow", allow)])
+        case .userGone(let message, let cache):
+            return .error(404, message, headers: [("X-Cache", cache)])
+        case .notReady(.draining):
+            var extra = JSONObject()
+            extra.add("status", string: "draining")
+            return .error(503, "the gateway is shutting down", extra: extra, headers: [("Retry-After", "1")])
+        case .notReady(.redisDown(let availability)):
+            var extra = JSONObject()
+            extra.add("status", string: "unavailable")
+            extra.merge(PoolAvailabilityRendering.members(availability))
+            return .error(503, "Redis is down", extra: extra, headers: [("Retry-After", "1")])
         case .redis(let error):
             switch error.kind {
             case .timeout:

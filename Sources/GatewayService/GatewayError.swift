@@ -22,12 +22,31 @@ public enum GatewayError: Error, Sendable {
     case notFound(String)
     /// The request conflicts with the current state (e.g. `nx=1` on an existing key).
     case conflict(String)
-    /// Redis answered with an error reply (e.g. WRONGTYPE).
+    /// Redis answered an error reply (e.g. WRONGTYPE) to a `/cache` or session request: the
+    /// request conflicts with what the key holds.
     case redisReply(String)
+    /// Redis answered an error reply to a command sent through the command API (`/`, `/pipeline`,
+    /// `/multi-exec`, a command in the path): the command was wrong, as Upstash answers it.
+    case commandReply(String)
+    /// The method is not served on this path; `allow` lists the ones that are.
+    case methodNotAllowed(String, allow: String)
+    /// The user the session belongs to no longer exists (the session API); `cache` says whether the
+    /// absence came from the cache.
+    case userGone(String, cache: String)
+    /// `/readyz`: the gateway cannot serve now (draining, or Redis known down).
+    case notReady(NotReadyReason)
     /// Talking to Redis failed: connection, timeout or protocol.
     case redis(RedisError)
     /// The pool could not lend a connection.
     case pool(PoolError)
     /// A write reached the master but too few replicas confirmed it in time (outcome uncertain).
     case replicationUnconfirmed(String)
+}
+
+/// Why `/readyz` answers 503.
+public enum NotReadyReason: Sendable {
+    /// The gateway is shutting down.
+    case draining
+    /// The pool knows Redis is down (since when, why).
+    case redisDown(PoolAvailability)
 }

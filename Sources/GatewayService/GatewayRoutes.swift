@@ -59,7 +59,8 @@ struct GatewayRoutes {
             case .get, .head, .post, .put:
                 return commandInPath(request)
             case .delete, .patch, .options, .other:
-                return .error(405, "method \(request.method) not allowed for a command", headers: [("Allow", "GET, HEAD, POST, PUT")])
+                return GatewayError.methodNotAllowed("method \(request.method) not allowed for a command", allow: "GET, HEAD, POST, PUT")
+                    .response(retryAfterSeconds: retryAfterSeconds)
             }
         }
         return router

@@ -14,14 +14,24 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// A JSON response with `json` as the body.
-    public static func json(_ status: Int, _ json: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
+    /// A JSON response with `object` as the body.
+    public static func json(_ status: Int, _ object: JSONObject, headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        json(status, bytes: object.bytes, headers: headers)
     }
 
-    /// A JSON error response: `{"error": message}`.
-    public static func error(_ status: Int, _ message: String, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        json(status, #"{"error":"# + JSONString.quote(message) + "}", headers: headers)
+    /// A JSON response whose body `bytes` is already JSON.
+    public static func json(_ status: Int, bytes: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: bytes)
+    }
+
+    /// A JSON error response: `{"error": message}`, with `extra` members after it.
+    public static func error(
+        _ status: Int, _ message: String, extra: JSONObject = JSONObject(), headers: [(name: String, value: String)] = []
+    ) -> HTTPResponse {
+        var body = JSONObject()
+        body.add("error", string: message)
+        body.merge(extra)
+        return json(status, body, headers: headers)
     }
 
     /// The first header field named `name` (case-insensitive).

@@ -35,7 +35,9 @@ import Testing
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
         configuration.workerThreads = 0
-        let server = try HTTPServer(configuration: configuration) { request in .json(200, #"{"path":"\#(request.rawPath)"}"#) }
+        let server = try HTTPServer(configuration: configuration) { request in
+            .json(200, bytes: Array(#"{"path":"\#(request.rawPath)"}"#.utf8))
+        }
         let response = try #require(HTTPTestClient(port: server.port).request("GET", "/x"))
         #expect(response.text == #"{"path":"/x"}"#)
         server.shutdown(grace: .seconds(1))
@@ -86,7 +88,7 @@ import Testing
         let server = try HTTPServer(configuration: configuration) { _ in
             entered.signal()
             release.wait()
-            return .json(200, #"{"done":true}"#)
+            return .json(200, bytes: Array(#"{"done":true}"#.utf8))
         }
         let port = server.port
         let result = Mutex<TestResponse?>(nil)
@@ -117,7 +119,7 @@ import Testing
                 entered.signal()
                 release.wait()
             }
-            return .json(200, #"{"path":"\#(request.rawPath)"}"#)
+            return .json(200, bytes: Array(#"{"path":"\#(request.rawPath)"}"#.utf8))
         }
         let port = server.port
         // Two keep-alive connections, opened and used before the shutdown begins.

@@ -5,10 +5,14 @@ import Testing
 @Suite struct RouterTests {
     func router() -> Router {
         var router = Router()
-        router.add(.get, "/items/{id}") { request in .json(200, "get " + (request.parameterString("id") ?? "?")) }
+        router.add(.get, "/items/{id}") { request in
+            HTTPResponse(status: 200, body: Array(("get " + (request.parameterString("id") ?? "?")).utf8))
+        }
         router.add(.put, "/items/{id}") { _ in HTTPResponse(status: 201) }
-        router.add(.get, "/items/{id}/ttl") { request in .json(200, "ttl " + (request.parameterString("id") ?? "?")) }
-        router.add(.get, "/health") { _ in .json(200, "ok") }
+        router.add(.get, "/items/{id}/ttl") { request in
+            HTTPResponse(status: 200, body: Array(("ttl " + (request.parameterString("id") ?? "?")).utf8))
+        }
+        router.add(.get, "/health") { _ in HTTPResponse(status: 200, body: Array("ok".utf8)) }
         return router
     }
 
@@ -72,5 +76,32 @@ import Testing
         var bytes: [UInt8] = []
         JSONString.appendQuoted(text.utf8, to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == JSONString.quote(text))
+    }
+}
+
+@Suite struct JSONObjectTests {
+    @Test func writesMembersInOrderEscapedAndNested() {
+        var inner = JSONObject()
+        inner.add("n", 1)
+        var json = JSONObject()
+        json.add("text", string: "a\"b\\c\n\u{01}é")
+        json.add("bytes", utf8: Array("x".utf8))
+        json.add("int", -3)
+        json.add("double", 0.5)
+        json.add("bool", true)
+        json.add("none", optionalString: nil)
+        json.add("inner", object: inner)
+        json.merge(inner)
+        #expect(
+            String(decoding: json.bytes, as: UTF8.self)
+                == #"{"text":"a\"b\\c\n\u0001é","bytes":"x","int":-3,"double":0.5,"bool":true,"none":null,"inner":{"n":1},"n":1}"#)
+        #expect(String(decoding: JSONObject().bytes, as: UTF8.self) == "{}")
+    }
+
+    @Test func anErrorResponseCarriesItsExtraMembers() {
+        var extra = JSONObject()
+        extra.add("status", string: "draining")
+        let response = HTTPResponse.error(503, "going", extra: extra)
+        #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":"going","status":"draining"}"#)
     }
 }

@@ -9,9 +9,9 @@ import RedisClient
 
 /// The `/cache/{key}` resource family: get, set, delete, expire, persist, ttl.
 ///
-/// Threading: stateless apart from the shared `RedisAccess`; called on many threads at once.
+/// Threading: stateless apart from the shared `RedisExecutor`; called on many threads at once.
 struct CacheHandlers: Sendable {
-    let redis: RedisAccess
+    let redis: RedisExecutor
     let maxKeyBytes: Int
 
     /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
@@ -38,13 +38,14 @@ struct CacheHandlers: Sendable {
                 body: value
             )
         }
-        var json = #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
-        if let text = String(validating: value, as: UTF8.self) {
-            json += #","value":"# + JSONString.quote(text)
+        var json = keyObject(key, capacity: 48 + key.count + value.count)
+        if String(validating: value, as: UTF8.self) != nil {
+            json.add("value", utf8: value)
         } else {
-            json += #","value":"# + JSONString.quote(Data(value).base64EncodedString()) + #","encoding":"base64""#
+            json.add("value", string: Data(value).base64EncodedString())
+            json.add("encoding", string: "base64")
         }
-        json += #","ttl":\#(ttl)}"#
+        json.add("ttl", ttl)
         return .json(200, json)
     }
 
@@ -81,10 +82,9 @@ struct CacheHandlers: Sendable {
             if let message = results[1].errorMessage { throw .redisReply(message) }
             created = results[0].integer == 0
         }
-        let body =
-            #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self))
-            + #","created":\#(created)}"#
-        return .json(created ? 201 : 200, body)
+        var json = keyObject(key)
+        json.add("created", created)
+        return .json(created ? 201 : 200, json)
     }
 
     /// `DELETE /cache/{key}`: 204, or 404 when absent.
@@ -101,7 +101,9 @@ struct CacheHandlers: Sendable {
         let seconds = try expireSeconds(request.body)
         let reply = try redis.send(RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]), label: request.route)
         guard reply.integer == 1 else { throw .notFound("key not found") }
-        return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":\#(seconds)}"#)
+        var json = keyObject(key)
+        json.add("ttl", seconds)
+        return .json(200, json)
     }
 
     /// `DELETE /cache/{key}/expire`: removes the expiry (PERSIST); 404 when absent.
@@ -114,7 +116,9 @@ struct CacheHandlers: Sendable {
             ], label: request.route)
         if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
         guard replies[1].integer == 1 else { throw .notFound("key not found") }
-        return .json(200, #"{"key":"# + JSONString.quote(String(decoding: key, as: UTF8.self)) + #","ttl":-1}"#)
+        var json = keyObject(key)
+        json.add("ttl", -1)
+        return .json(200, json)
     }
 
     /// `GET /cache/{key}/ttl`: `{"ttl": N}` (-1 without expiry); 404 when absent.
@@ -122,7 +126,16 @@ struct CacheHandlers: Sendable {
         let key = try validKey(request)
         let reply = try redis.send(RedisCommand(arguments: [Array("TTL".utf8), key]), label: request.route)
         guard let ttl = reply.integer, ttl != -2 else { throw .notFound("key not found") }
-        return .json(200, #"{"ttl":\#(ttl)}"#)
+        var json = JSONObject()
+        json.add("ttl", ttl)
+        return .json(200, json)
+    }
+
+    /// `{"key": …` for a response about `key` (bytes that are not UTF-8 shown with U+FFFD).
+    private func keyObject(_ key: [UInt8], capacity: Int = 64) -> JSONObject {
+        var json = JSONObject(capacity: capacity)
+        json.add("key", string: String(decoding: key, as: UTF8.self))
+        return json
     }
 
     // MARK: Input checks

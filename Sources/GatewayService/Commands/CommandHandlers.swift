@@ -5,9 +5,9 @@ import RedisClient
 /// path), `POST /pipeline` (a batch in one round trip, not atomic) and `POST /multi-exec` (a batch
 /// in MULTI … EXEC, atomic). One borrowed connection per request.
 ///
-/// Threading: stateless apart from the shared `RedisAccess` and `SyncToken`.
+/// Threading: stateless apart from the shared `RedisExecutor` and `SyncToken`.
 struct CommandHandlers: Sendable {
-    let redis: RedisAccess
+    let redis: RedisExecutor
     let policy: CommandPolicy
     let limits: CommandLimits
     let syncToken: SyncToken
@@ -82,16 +82,16 @@ struct CommandHandlers: Sendable {
         case .error(let message):
             // EXECABORT: a command was refused while queueing; say which.
             let queued = replies.dropFirst().dropLast().compactMap(\.errorMessage).first
-            throw .badRequest(queued.map { "\(message) (\($0))" } ?? message)
+            throw .commandReply(queued.map { "\(message) (\($0))" } ?? message)
         case .null, .status, .integer, .bulk:
-            throw .badRequest("ERR the transaction was aborted")
+            throw .commandReply("ERR the transaction was aborted")
         }
     }
 
     // MARK: Shared steps
 
     private func jsonResponse(_ body: [UInt8]) -> HTTPResponse {
-        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
+        .json(200, bytes: body)
     }
 
     /// The checked commands of a batch body, and whether any of them writes.
@@ -129,7 +129,7 @@ struct CommandHandlers: Sendable {
         let writes = try check(command, role: role)
         let reply = try redis.pipeline([RedisCommand(arguments: command)], label: label)[0]
         if writes { syncToken.recordWrite() }
-        if let message = reply.errorMessage { throw .badRequest(message) }
+        if let message = reply.errorMessage { throw .commandReply(message) }
         switch format {
         case .resp2:
             var bytes: [UInt8] = []

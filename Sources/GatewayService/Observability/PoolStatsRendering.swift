@@ -27,31 +27,54 @@ struct PoolStatsRendering: Sendable {
     }
 
     /// The JSON document of `/pool/stats`.
-    func json(_ statistics: PoolStatistics) -> String {
-        let closed = ConnectionCloseReason.allCases
-            .map { JSONString.quote($0.rawValue) + ":" + String(statistics.closed[$0, default: 0]) }
-            .joined(separator: ",")
-        let lastError = statistics.lastConnectError.map(JSONString.quote) ?? "null"
-        return """
-            {"pool":\(JSONString.quote(metrics.poolName)),\(PoolAvailabilityRendering.members(statistics.availability)),\
-            "max":\(statistics.maxConnections),"min_idle":\(minIdle),"open":\(statistics.open),"idle":\(statistics.idle),\
-            "in_use":\(statistics.inUse),"connecting":\(statistics.connecting),"waiting":\(statistics.waiting),\
-            "borrows":\(statistics.borrows),"wait_timeouts":\(statistics.waitTimeouts),\
-            "connects":\(statistics.connects),"connect_failures":\(statistics.connectFailures),\
-            "discarded":\(statistics.discarded),"health_check_failures":\(statistics.healthCheckFailures),\
-            "closed":{\(closed)},"last_connect_error":\(lastError),\
-            "outages":\(statistics.outages),"recoveries":\(statistics.recoveries),"probes":\(statistics.probes),\
-            "outage_seconds":\(statistics.outageSeconds),"stalled":\(statistics.stalledSince != nil),\
-            "stalls":\(statistics.stalls),"stall_seconds":\(statistics.stallSeconds),\
-            "fast_failures":\(statistics.fastFailures),"leaks_detected":\(statistics.leaksDetected),\
-            "wait_time":\(summary(metrics.waitSummary.withLock { $0 })),\
-            "use_time":\(summary(metrics.useSummary.withLock { $0 })),\
-            "create_time":\(summary(metrics.createSummary.withLock { $0 })),\
-            "session_cache":\(session.json)}
-            """
+    func json(_ statistics: PoolStatistics, now: PoolInstant = .now()) -> JSONObject {
+        var json = JSONObject(capacity: 1024)
+        json.add("pool", string: metrics.poolName)
+        json.merge(PoolAvailabilityRendering.members(statistics.availability, now: now))
+        json.add("max", statistics.maxConnections)
+        json.add("min_idle", minIdle)
+        json.add("open", statistics.open)
+        json.add("idle", statistics.idle)
+        json.add("in_use", statistics.inUse)
+        json.add("connecting", statistics.connecting)
+        json.add("waiting", statistics.waiting)
+        json.add("borrows", statistics.borrows)
+        json.add("wait_timeouts", statistics.waitTimeouts)
+        json.add("connects", statistics.connects)
+        json.add("connect_failures", statistics.connectFailures)
+        json.add("discarded", statistics.discarded)
+        json.add("health_check_failures", statistics.healthCheckFailures)
+        var closed = JSONObject()
+        for reason in ConnectionCloseReason.allCases { closed.add(reason.rawValue, statistics.closed[reason, default: 0]) }
+        json.add("closed", object: closed)
+        json.add("last_connect_error", optionalString: statistics.lastConnectError)
+        json.add("outages", statistics.outages)
+        json.add("recoveries", statistics.recoveries)
+        json.add("probes", statistics.probes)
+        let ongoingOutage: Double
+        if case .down(let since, _) = statistics.availability {
+            ongoingOutage = now.duration(since: since).secondsDouble
+        } else {
+            ongoingOutage = 0
+        }
+        json.add("outage_seconds", statistics.outageSeconds + ongoingOutage)
+        json.add("stalled", statistics.stalledSince != nil)
+        json.add("stalls", statistics.stalls)
+        json.add("stall_seconds", statistics.stallSeconds + (statistics.stalledSince.map { now.duration(since: $0).secondsDouble } ?? 0))
+        json.add("fast_failures", statistics.fastFailures)
+        json.add("leaks_detected", statistics.leaksDetected)
+        json.add("wait_time", object: summary(metrics.waitSummary.withLock { $0 }))
+        json.add("use_time", object: summary(metrics.useSummary.withLock { $0 }))
+        json.add("create_time", object: summary(metrics.createSummary.withLock { $0 }))
+        json.add("session_cache", object: session.json)
+        return json
     }
 
-    private func summary(_ summary: DurationSummary) -> String {
-        #"{"count":\#(summary.count),"sum_seconds":\#(summary.sum.secondsDouble),"max_seconds":\#(summary.max.secondsDouble)}"#
+    private func summary(_ summary: DurationSummary) -> JSONObject {
+        var json = JSONObject()
+        json.add("count", summary.count)
+        json.add("sum_seconds", summary.sum.secondsDouble)
+        json.add("max_seconds", summary.max.secondsDouble)
+        return json
     }
 }

@@ -11,7 +11,7 @@ import UserDatabase
 ///
 /// Threading: shared by all worker threads; state is atomic or locked.
 struct SessionHandlers: Sendable {
-    let redis: RedisAccess
+    let redis: RedisExecutor
     let users: UserStore
     let configuration: SessionConfiguration
     let metrics: SessionMetrics
@@ -45,9 +45,11 @@ struct SessionHandlers: Sendable {
         let sid = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
         let ttl = configuration.sessionTTLSeconds
         _ = try redis.send(RedisCommand("SET", "session:\(sid)", String(body.user_id), "EX", String(ttl)), label: request.route)
-        return .json(
-            200, #"{"session_id":"\#(sid)","user_id":\#(body.user_id),"expires_in":\#(ttl)}"#,
-            headers: [("Set-Cookie", cookie(sid, maxAge: ttl))])
+        var json = JSONObject()
+        json.add("session_id", string: sid)
+        json.add("user_id", body.user_id)
+        json.add("expires_in", ttl)
+        return .json(200, json, headers: [("Set-Cookie", cookie(sid, maxAge: ttl))])
     }
 
     /// `GET /api/data`: the logged-in user's data, cache-aside; `X-Cache: hit|miss`.
@@ -59,12 +61,12 @@ struct SessionHandlers: Sendable {
         }
         if let cached {
             metrics.hit()
-            return respond(cached == Self.missingMarker ? .missing : .found(cached), userID: userID, cache: "hit")
+            return try respond(cached == Self.missingMarker ? .missing : .found(cached), userID: userID, cache: "hit")
         }
         metrics.miss()
         let (value, role) = try flights.value(for: userID) { () throws(GatewayError) in try load(userID) }
         if role == .joined { metrics.joined() }
-        return respond(value, userID: userID, cache: "miss")
+        return try respond(value, userID: userID, cache: "miss")
     }
 
     /// `POST /api/logout`: deletes the session and clears the cookie.
@@ -96,7 +98,7 @@ struct SessionHandlers: Sendable {
         guard let updated else { throw .notFound("no such user: \(id)") }
         generations.bump(id)
         _ = try redis.send(RedisCommand("DEL", "user_data:\(id)"), label: request.route)
-        return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Self.json(updated))
+        return .json(200, bytes: Self.json(updated))
     }
 
     // MARK: Steps
@@ -132,12 +134,12 @@ struct SessionHandlers: Sendable {
         return value
     }
 
-    private func respond(_ value: CachedUser, userID: Int64, cache: String) -> HTTPResponse {
+    private func respond(_ value: CachedUser, userID: Int64, cache: String) throws(GatewayError) -> HTTPResponse {
         switch value {
         case .found(let json):
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("X-Cache", cache)], body: json)
+            return .json(200, bytes: json, headers: [("X-Cache", cache)])
         case .missing:
-            return .error(404, "user \(userID) no longer exists", headers: [("X-Cache", cache)])
+            throw .userGone("user \(userID) no longer exists", cache: cache)
         }
     }
 
@@ -164,9 +166,12 @@ struct SessionHandlers: Sendable {
     }
 
     static func json(_ user: User) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? Array(encoder.encode(user))) ?? Array("{}".utf8)
+        var json = JSONObject()
+        json.add("created_at", string: user.createdAt)
+        json.add("email", string: user.email)
+        json.add("id", user.id)
+        json.add("name", string: user.name)
+        return json.bytes
     }
 }
 
@@ -182,7 +187,7 @@ final class SessionScript: Sendable {
     private let sha = Mutex<String?>(nil)
 
     /// (user id, cached bytes or nil), or nil when there is no such session.
-    func sessionAndData(sid: String, ttl: Int, redis: RedisAccess) throws(GatewayError) -> (Int64, [UInt8]?)? {
+    func sessionAndData(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
         for attempt in 0..<2 {
             let loaded: String
             if let known = sha.withLock({ $0 }), attempt == 0 {

@@ -1,3 +1,4 @@
+import HTTPServer
 import Prometheus
 import Synchronization
 
@@ -47,10 +48,14 @@ final class SessionMetrics: Sendable {
     }
 
     /// The counters as a JSON object.
-    var json: String {
+    var json: JSONObject {
         let hits = hits.load(ordering: .relaxed), misses = misses.load(ordering: .relaxed)
-        let ratio = hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses)
-        return
-            #"{"hits":\#(hits),"misses":\#(misses),"hit_ratio":\#(ratio),"database_reads":\#(databaseReads.load(ordering: .relaxed)),"single_flight_joins":\#(singleFlightJoins.load(ordering: .relaxed))}"#
+        var json = JSONObject()
+        json.add("hits", hits)
+        json.add("misses", misses)
+        json.add("hit_ratio", hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses))
+        json.add("database_reads", databaseReads.load(ordering: .relaxed))
+        json.add("single_flight_joins", singleFlightJoins.load(ordering: .relaxed))
+        return json
     }
 }

@@ -3,8 +3,8 @@ import CoreUtilities
 import Foundation
 public import RedisClient
 
-/// The service's one way to talk to Redis: borrow from the shared pool, run commands, give the
-/// connection back, re-send what `RetryPolicy` says is safe to re-send, confirm writes with replicas
+/// The service's one way to talk to Redis — the Redis-access layer every handler goes through:
+/// borrow from the shared pool, run commands, give the connection back, re-send what `RetryPolicy` says is safe to re-send, confirm writes with replicas
 /// when asked to, and turn every failure into a `GatewayError`.
 ///
 /// A `READONLY` reply (the node became a replica) or a broken connection is reported through
@@ -12,9 +12,8 @@ public import RedisClient
 /// wrote nothing, so it is re-sent like one that never reached Redis.
 ///
 /// Threading: shared by all worker threads; each call borrows its own connection.
-public struct RedisAccess: Sendable {
-    /// The shared pool.
-    public let pool: RedisConnectionPool
+public struct RedisExecutor: Sendable {
+    private let pool: RedisConnectionPool
     /// When a failed request is sent again.
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
@@ -62,6 +61,12 @@ public struct RedisAccess: Sendable {
             attempt += 1
         }
     }
+
+    /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`).
+    public var statistics: PoolStatistics { pool.statistics }
+
+    /// Whether Redis is up, or down since when and why (for `/readyz`).
+    public var availability: PoolAvailability { pool.availability }
 
     /// Sends one command and returns its reply; an error reply throws `.redisReply`.
     public func send(_ command: RedisCommand, label: String) throws(GatewayError) -> RedisValue {
