@@ -2,6 +2,7 @@ public import ConnectionPool
 public import HTTPServer
 public import Logging
 public import RedisClient
+import Synchronization
 import UserDatabase
 
 /// The running service: one shared Redis connection pool, the routes, and the HTTP server.
@@ -18,6 +19,7 @@ public final class Gateway: Sendable {
     private let logger: Logger
     private let follower: FailoverFollower?
     private let drain: DrainSignal
+    private let stopped = Atomic<Bool>(false)
 
     /// Builds the pool, opens the origin database, builds the routes and starts listening.
     public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
@@ -95,7 +97,9 @@ public final class Gateway: Sendable {
     /// Stops accepting, lets requests in flight finish for up to `shutdownGrace`, then answers 503 to
     /// what still arrives, shuts the pool (waiters fail at once), and stops once the handlers still
     /// talking to Redis are done (at most the socket timeout later).
+    /// Only the first call does anything.
     public func shutdown() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("draining", metadata: ["in-flight": "\(server.requestsInFlight)"])
         drain.begin()
         // Past the grace period, requests still waiting for a Redis connection fail at once (503);

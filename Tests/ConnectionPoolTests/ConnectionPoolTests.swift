@@ -226,11 +226,20 @@ import Testing
         let pool = pool(max: 2, wait: .microseconds(300))
         let successes = Atomic<Int>(0)
         let timeouts = Atomic<Int>(0)
+        let lent = Mutex<Set<ObjectIdentifier>>([])
+        let doubleLends = Atomic<Int>(0)
         let threads = (0..<16).map { _ in
             TestThread {
                 for _ in 0..<2000 {
                     do {
-                        try pool.withConnection { _ in for _ in 0..<50 { _ = PoolInstant.now() } }
+                        try pool.withConnection { connection in
+                            // A connection lent to two borrowers at once would be a pool bug.
+                            if !lent.withLock({ $0.insert(ObjectIdentifier(connection)).inserted }) {
+                                doubleLends.add(1, ordering: .relaxed)
+                            }
+                            for _ in 0..<50 { _ = PoolInstant.now() }
+                            _ = lent.withLock { $0.remove(ObjectIdentifier(connection)) }
+                        }
                         successes.add(1, ordering: .relaxed)
                     } catch {
                         timeouts.add(1, ordering: .relaxed)
@@ -241,7 +250,8 @@ import Testing
         threads.forEach { $0.start() }
         threads.forEach { $0.join() }
         let stats = pool.statistics
-        #expect(successes.load(ordering: .relaxed) + timeouts.load(ordering: .relaxed) == 32000)
+        #expect(doubleLends.load(ordering: .relaxed) == 0, "no connection is ever lent to two borrowers at once")
+        #expect(successes.load(ordering: .relaxed) > 0 && timeouts.load(ordering: .relaxed) > 0, "the contention really happened")
         #expect(stats.borrows == successes.load(ordering: .relaxed))
         #expect(stats.waitTimeouts == timeouts.load(ordering: .relaxed))
         #expect(stats.inUse == 0 && stats.waiting == 0 && stats.open <= 2)

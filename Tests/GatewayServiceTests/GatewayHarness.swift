@@ -6,8 +6,9 @@ import Logging
 import RedisClient
 import TestSupport
 
-/// A running gateway on a free port in front of a real redis-server, for end-to-end tests.
-struct GatewayHarness {
+/// A running gateway on a free port in front of a real redis-server, for end-to-end tests. The
+/// gateway is shut down (pool closed, port released) when the harness is dropped.
+final class GatewayHarness: Sendable {
     let gateway: Gateway
     let client: HTTPTestClient
 
@@ -26,6 +27,10 @@ struct GatewayHarness {
         adjust(&configuration)
         gateway = try Gateway(configuration: configuration, logger: logger)
         client = HTTPTestClient(port: gateway.port)
+    }
+
+    deinit {
+        gateway.shutdown()
     }
 
     func request(_ method: String, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []) -> TestResponse {

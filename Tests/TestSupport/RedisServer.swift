@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A real `redis-server` on a free loopback port, started for tests and stopped by PID (the way
 /// hiredis' test.sh does it: non-default port, no persistence, wait for PING).
@@ -50,7 +51,8 @@ public final class RedisServer: @unchecked Sendable {
         guard process == nil else { return }
         let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
         guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            fatalError("redis-server is not installed: run `apt-get install -y redis-server` (tests never skip it)")
+            Issue.record("redis-server is not installed: run `apt-get install -y redis-server` (tests never skip it)")
+            return
         }
         let started = Process()
         started.executableURL = URL(fileURLWithPath: binary)
@@ -64,7 +66,8 @@ public final class RedisServer: @unchecked Sendable {
         do {
             try started.run()
         } catch {
-            fatalError("cannot start redis-server: \(error)")
+            Issue.record("cannot start redis-server: \(error)")
+            return
         }
         process = started
         let deadline = Date().addingTimeInterval(10)
@@ -72,7 +75,7 @@ public final class RedisServer: @unchecked Sendable {
             if command(["PING"]) == "+PONG" { return }
             usleep(10_000)
         }
-        fatalError("redis-server on port \(port) did not answer PING within 10 s")
+        Issue.record("redis-server on port \(port) did not answer PING within 10 s")
     }
 
     /// Stops the server by PID and waits for it to exit. SIGKILL, because the test runner's threads
