@@ -48,6 +48,13 @@ public final class PoolMetrics: ConnectionPoolObserver {
     public init(poolName: String) {
         self.poolName = poolName
         let pool = [("db_client_connection_pool_name", poolName)]
+        let registry = self.registry
+        func counter(_ name: String, _ help: String) -> Counter {
+            registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: pool)
+        }
+        func gauge(_ name: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: pool)
+        }
         let buckets: [Duration] = [
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
             .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -65,16 +72,9 @@ public final class PoolMetrics: ConnectionPoolObserver {
             descriptor: .init(
                 metricName: "db_client_connection_create_time", unitName: "seconds",
                 helpText: "Time to open a new connection (connect and handshake)"), labels: pool, buckets: buckets)
-        timeouts = registry.makeCounter(
-            descriptor: .init(
-                metricName: "db_client_connection_timeouts", unitName: "total", helpText: "Borrows that timed out waiting for a connection"),
-            labels: pool)
-        created = registry.makeCounter(
-            descriptor: .init(metricName: "db_client_connection_created", unitName: "total", helpText: "Connections opened"), labels: pool)
-        connectFailures = registry.makeCounter(
-            descriptor: .init(
-                metricName: "db_client_connection_connect_failures", unitName: "total",
-                helpText: "Attempts to open a connection that failed"), labels: pool)
+        timeouts = counter("db_client_connection_timeouts", "Borrows that timed out waiting for a connection")
+        created = counter("db_client_connection_created", "Connections opened")
+        connectFailures = counter("db_client_connection_connect_failures", "Attempts to open a connection that failed")
         var closed: [ConnectionCloseReason: Counter] = [:]
         for reason in ConnectionCloseReason.allCases {
             closed[reason] = registry.makeCounter(
@@ -82,65 +82,27 @@ public final class PoolMetrics: ConnectionPoolObserver {
                 labels: pool + [("reason", reason.rawValue)])
         }
         self.closed = closed
-        fastFailures = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_fast_failures", unitName: "total",
-                helpText: "Borrows failed at once because Redis was down and no connection was idle"),
-            labels: pool)
-        outages = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_outages", unitName: "total", helpText: "Times a failed connect marked Redis down"),
-            labels: pool)
-        outageSeconds = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_outage_seconds", unitName: "total",
-                helpText: "Seconds Redis was down (refused, reset, unreachable), counted when each outage ends"),
-            labels: pool)
-        stalls = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_stalls", unitName: "total",
-                helpText: "Times Redis stopped answering in time on open connections (slow, not gone)"),
-            labels: pool)
-        stallSeconds = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_stall_seconds", unitName: "total",
-                helpText: "Seconds Redis was stalled, counted when each stall ends"),
-            labels: pool)
-        stalledGauge = registry.makeGauge(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_stalled", unitName: "", helpText: "1 while Redis is stalled (not answering in time), else 0"
-            ),
-            labels: pool)
-        leaks = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_leaks_detected", unitName: "total",
-                helpText: "Borrows held longer than the leak-detection threshold"),
-            labels: pool)
-        resends = registry.makeCounter(
-            descriptor: .init(
-                metricName: "redis_gateway_redis_resends", unitName: "total",
-                helpText: "Requests re-sent on a fresh connection after a failure that made it safe to do so"),
-            labels: pool)
-        upGauge = registry.makeGauge(
-            descriptor: .init(
-                metricName: "redis_gateway_pool_up", unitName: "", helpText: "1 while Redis accepts connections, 0 while down"),
-            labels: pool)
+        fastFailures = counter(
+            "redis_gateway_pool_fast_failures", "Borrows failed at once because Redis was down and no connection was idle")
+        outages = counter("redis_gateway_pool_outages", "Times a failed connect marked Redis down")
+        outageSeconds = counter(
+            "redis_gateway_pool_outage_seconds", "Seconds Redis was down (refused, reset, unreachable), counted when each outage ends")
+        stalls = counter("redis_gateway_pool_stalls", "Times Redis stopped answering in time on open connections (slow, not gone)")
+        stallSeconds = counter("redis_gateway_pool_stall_seconds", "Seconds Redis was stalled, counted when each stall ends")
+        stalledGauge = gauge("redis_gateway_pool_stalled", "1 while Redis is stalled (not answering in time), else 0")
+        leaks = counter("redis_gateway_pool_leaks_detected", "Borrows held longer than the leak-detection threshold")
+        resends = counter(
+            "redis_gateway_redis_resends", "Requests re-sent on a fresh connection after a failure that made it safe to do so")
+        upGauge = gauge("redis_gateway_pool_up", "1 while Redis accepts connections, 0 while down")
         idleGauge = registry.makeGauge(
             descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
             labels: [("db_client_connection_state", "idle")] + pool)
         usedGauge = registry.makeGauge(
             descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
             labels: [("db_client_connection_state", "used")] + pool)
-        maxGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_max", unitName: "", helpText: "Most connections the pool may open"),
-            labels: pool)
-        idleMinGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_idle_min", unitName: "", helpText: "Idle connections the pool keeps open"),
-            labels: pool)
-        pendingGauge = registry.makeGauge(
-            descriptor: .init(
-                metricName: "db_client_connection_pending_requests", unitName: "", helpText: "Borrowers waiting for a connection now"),
-            labels: pool)
+        maxGauge = gauge("db_client_connection_max", "Most connections the pool may open")
+        idleMinGauge = gauge("db_client_connection_idle_min", "Idle connections the pool keeps open")
+        pendingGauge = gauge("db_client_connection_pending_requests", "Borrowers waiting for a connection now")
     }
 
     public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {
