@@ -59,14 +59,16 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// Borrows a connection on behalf of `label` (named in leak reports, e.g. the route), runs `body`
     /// with it and gives it back on every path (a thrown error included). A connection that is not
-    /// reusable afterwards is closed and discarded.
+    /// reusable afterwards is closed and discarded. The borrow must succeed by `deadline` (by
+    /// default `waitTimeout` from now).
     public func withConnection<Result, Failure: Error>(
         label: String = "",
+        deadline: PoolInstant? = nil,
         _ body: (Connection) throws(Failure) -> Result
     ) throws(BorrowError<Failure>) -> Result {
         let connection: Connection
         do {
-            connection = try borrow(label: label)
+            connection = try borrow(label: label, deadline: deadline)
         } catch {
             throw .pool(error)
         }
@@ -142,10 +144,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     // MARK: Borrowing
 
-    private func borrow(label: String) throws(PoolError) -> Connection {
+    private func borrow(label: String, deadline: PoolInstant?) throws(PoolError) -> Connection {
         let start = PoolInstant.now()
         do {
-            let connection = try acquire(label: label, deadline: start.advanced(by: configuration.waitTimeout))
+            let connection = try acquire(label: label, deadline: deadline ?? start.advanced(by: configuration.waitTimeout))
             observer.borrowFinished(waited: PoolInstant.now().duration(since: start), outcome: .succeeded)
             return connection
         } catch {
