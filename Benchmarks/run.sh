@@ -118,10 +118,13 @@ syscalls() {
   local requests
   requests="$(wrk -t1 -c50 -d3s "$@" | awk '/requests in/ {print $1}')"
   kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+  # Rows: % time, seconds, usecs/call, calls, [errors,] syscall; the calls are the fourth column.
   local calls
-  calls="$(awk '$NF=="total" {print $(NF-2)}' "$work/strace.txt")"
-  printf '%-40s %6.2f system calls per request (%s calls, %s requests under strace)\n' "$label" "$(awk -v c="$calls" -v n="$requests" 'BEGIN {print c/n}')" "$calls" "$requests"
-  sort -k4 -n -r "$work/strace.txt" | awk 'NR>2 && $NF!="total" && $NF!="syscall" {printf "    %s %s", $NF, $4} END {print ""}' | head -c 400; echo
+  calls="$(awk '$NF=="total" {print $4}' "$work/strace.txt")"
+  printf '%-40s %6.2f system calls per request (%s calls, %s requests under strace):' "$label" \
+    "$(awk -v c="$calls" -v n="$requests" 'BEGIN {print c/n}')" "$calls" "$requests"
+  awk -v n="$requests" '$1 ~ /^[0-9.]+$/ && $NF != "total" {printf "%s %.2f\n", $NF, $4 / n}' "$work/strace.txt" \
+    | sort -k2 -n -r | head -6 | awk '{printf " %s %s", $1, $2} END {print ""}'
 }
 
 g="http://127.0.0.1:$gateway_port"

@@ -37,7 +37,6 @@ public final class Gateway: Sendable {
         self.follower = follower
         let redis = RedisExecutor(
             pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-            coalescingSenders: configuration.coalescingSenders,
             onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         let syncToken = SyncToken()
         let drain = DrainSignal()

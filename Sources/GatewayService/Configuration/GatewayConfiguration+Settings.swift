@@ -145,11 +145,6 @@ extension GatewayConfiguration {
                 configuration.pool.leakDetectionThreshold = milliseconds == 0 ? nil : .milliseconds(milliseconds)
             }),
         Setting(
-            "GATEWAY_COALESCE_SENDERS",
-            "requests of a few non-blocking commands from concurrent callers share round trips: whoever sends writes every queued "
-                + "request's commands in one write, each gets its own replies; at most this many batches in flight; `0`: off",
-            current: { String($0.coalescingSenders) }, apply: { $0.coalescingSenders = try SettingValue.integer($1, in: 0...1000) }),
-        Setting(
             "GATEWAY_POOL_MODE", "`per-request`: a new Redis connection per request, only to demonstrate the anti-pattern",
             current: { $0.pool.reuseConnections ? "pooled" : "per-request" },
             apply: { configuration, text in

@@ -30,9 +30,6 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var replicaAcknowledgement = ReplicaAcknowledgement()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
-    /// Single-command requests from concurrent callers share round trips (group commit): at most
-    /// this many batches are sent at once; 0 turns coalescing off (every request borrows alone).
-    public var coalescingSenders = 0
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
     /// The least severe log level written.

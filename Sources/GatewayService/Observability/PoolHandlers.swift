@@ -12,7 +12,7 @@ struct PoolHandlers: Sendable {
     func stats(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         switch request.queryValue("format") {
         case "prometheus": return metrics(request)
-        case "json": return .json(200, rendering.json(redis.statistics, coalescing: redis.coalescing))
+        case "json": return .json(200, rendering.json(redis.statistics))
         case nil: break
         case let other?: throw .badRequest("format must be json or prometheus, got '\(other)'")
         }
@@ -20,7 +20,7 @@ struct PoolHandlers: Sendable {
         if accept.contains("application/openmetrics-text") || accept.contains("text/plain") {
             return metrics(request)
         }
-        return .json(200, rendering.json(redis.statistics, coalescing: redis.coalescing))
+        return .json(200, rendering.json(redis.statistics))
     }
 
     /// `GET /metrics`: the Prometheus text exposition.

@@ -27,7 +27,7 @@ struct PoolStatsRendering: Sendable {
     }
 
     /// The JSON document of `/pool/stats`.
-    func json(_ statistics: PoolStatistics, coalescing: (requests: Int, batches: Int) = (0, 0), now: PoolInstant = .now()) -> JSONObject {
+    func json(_ statistics: PoolStatistics, now: PoolInstant = .now()) -> JSONObject {
         var json = JSONObject(capacity: 1024)
         json.add("pool", string: metrics.poolName)
         json.merge(PoolAvailabilityRendering.members(statistics.availability, now: now))
@@ -63,8 +63,6 @@ struct PoolStatsRendering: Sendable {
         json.add("stall_seconds", statistics.stallSeconds + (statistics.stalledSince.map { now.duration(since: $0).secondsDouble } ?? 0))
         json.add("fast_failures", statistics.fastFailures)
         json.add("leaks_detected", statistics.leaksDetected)
-        json.add("coalesced_requests", coalescing.requests)
-        json.add("coalesced_batches", coalescing.batches)
         json.add("wait_time", object: summary(metrics.waitSummary.withLock { $0 }))
         json.add("use_time", object: summary(metrics.useSummary.withLock { $0 }))
         json.add("create_time", object: summary(metrics.createSummary.withLock { $0 }))

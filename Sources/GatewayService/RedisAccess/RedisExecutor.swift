@@ -18,7 +18,6 @@ public struct RedisExecutor: Sendable {
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
     public let replicaAcknowledgement: ReplicaAcknowledgement
-    private let coalescer: CommandCoalescer?
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
 
@@ -27,11 +26,10 @@ public struct RedisExecutor: Sendable {
     /// broken connections.
     public init(
         pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
-        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), coalescingSenders: Int = 0,
+        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(),
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.pool = pool
-        self.coalescer = coalescingSenders > 0 ? CommandCoalescer(pool: pool, maxLeaders: coalescingSenders) : nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = onResend
@@ -67,9 +65,6 @@ public struct RedisExecutor: Sendable {
     /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`).
     public var statistics: PoolStatistics { pool.statistics }
 
-    /// Requests that shared round trips, and how many round trips they took (0, 0 with coalescing off).
-    public var coalescing: (requests: Int, batches: Int) { coalescer?.statistics ?? (0, 0) }
-
     /// Whether Redis is up, or down since when and why (for `/readyz`).
     public var availability: PoolAvailability { pool.availability }
 
@@ -81,7 +76,6 @@ public struct RedisExecutor: Sendable {
     }
 
     private func borrowAndSend(_ commands: [RedisCommand], label: String) -> Result<[RedisValue], BorrowError<RedisError>> {
-        if let coalescer, Coalescing.allows(commands) { return coalescer.send(commands, label: label) }
         do {
             return .success(
                 try pool.withConnection(label: label) { connection throws(RedisError) in
