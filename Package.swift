@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // 1. C edge: system libraries found through pkg-config, plus shims for what Swift cannot call.
@@ -79,6 +80,7 @@ let package = Package(
                 "UserDatabase",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: librarySettings
         ),
@@ -150,6 +152,7 @@ let package = Package(
             dependencies: [
                 "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "CoreUtilities", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

