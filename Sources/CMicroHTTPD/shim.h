@@ -44,7 +44,7 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
     struct sockaddr_in addr4;
     struct sockaddr_in6 addr6;
     const struct sockaddr *addr = NULL;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
     memset(&addr4, 0, sizeof(addr4));
     memset(&addr6, 0, sizeof(addr6));
     if (inet_pton(AF_INET, settings->host, &addr4.sin_addr) == 1) {

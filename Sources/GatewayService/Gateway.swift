@@ -18,6 +18,7 @@ public final class Gateway: Sendable {
     private let server: HTTPServer
     private let logger: Logger
     private let follower: FailoverFollower?
+    private let redis: RedisExecutor
     private let drain: DrainSignal
     private let stopped = Atomic<Bool>(false)
 
@@ -37,7 +38,9 @@ public final class Gateway: Sendable {
         self.follower = follower
         let redis = RedisExecutor(
             pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
+            pipelinedSenders: configuration.redisSenders,
             onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
+        self.redis = redis
         let syncToken = SyncToken()
         let drain = DrainSignal()
         self.drain = drain
@@ -79,10 +82,15 @@ public final class Gateway: Sendable {
         // Room for a fully percent-encoded key of the longest allowed size, plus headers.
         http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 8 * 1024)
         do throws(HTTPServerError) {
-            server = try HTTPServer(configuration: http) { request in
-                var response = logging.handle(request, with: router.respond(to:))
-                response.headers.append(("upstash-sync-token", syncToken.current))
-                return response
+            server = try HTTPServer(configuration: http) { request, responder in
+                let answer = logging.responder(
+                    for: request,
+                    answering: responder.transformed { response in
+                        var response = response
+                        response.headers.append(("upstash-sync-token", syncToken.current))
+                        return response
+                    })
+                router.dispatch(request, to: answer)
             }
         } catch {
             throw .http(error)
@@ -113,6 +121,7 @@ public final class Gateway: Sendable {
             pool.shutDown()
         }
         pool.shutDown()
+        redis.stop()
         follower?.stop()
         logger.info("stopped")
     }

@@ -28,6 +28,9 @@ struct GatewayRoutes {
     let retryAfterSeconds: Int
 
     typealias Handler = @Sendable (HTTPRequest, CallerRole) throws(GatewayError) -> HTTPResponse
+    /// A handler that answers through its completion, possibly later from another thread.
+    typealias AsyncHandler =
+        @Sendable (HTTPRequest, CallerRole, @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) -> Void
 
     /// The router with every route.
     func makeRouter() -> Router {
@@ -35,7 +38,7 @@ struct GatewayRoutes {
         func add(_ method: HTTPMethod, _ path: String, _ access: Access, _ handler: @escaping Handler) {
             router.add(method, path, wrap(access, handler))
         }
-        add(.get, "/cache/{key}", .read) { request, _ throws(GatewayError) in try cache.get(request) }
+        router.addAsync(.get, "/cache/{key}", wrapAsync(.read) { request, _, completion in cache.get(request, completion: completion) })
         add(.put, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.put(request) }
         add(.delete, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.delete(request) }
         add(.post, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.expire(request) }
@@ -50,17 +53,18 @@ struct GatewayRoutes {
         add(.get, "/api/data", .open) { request, _ throws(GatewayError) in try sessions.data(request) }
         add(.post, "/api/logout", .open) { request, _ throws(GatewayError) in try sessions.logout(request) }
         add(.put, "/api/users/{id}", .write) { request, _ throws(GatewayError) in try sessions.updateUser(request) }
-        add(.post, "/", .command, commands.single)
+        router.addAsync(.post, "/", wrapAsync(.command, commands.single))
         add(.post, "/pipeline", .command, commands.pipeline)
         add(.post, "/multi-exec", .command, commands.multiExec)
-        let commandInPath = wrap(.command, commands.path)
-        router.setFallback { request in
+        let commandInPath = wrapAsync(.command, commands.path)
+        router.setAsyncFallback { request, responder in
             switch request.method {
             case .get, .head, .post, .put:
-                return commandInPath(request)
+                commandInPath(request, responder)
             case .delete, .patch, .options, .other:
-                return GatewayError.methodNotAllowed("method \(request.method) not allowed for a command", allow: "GET, HEAD, POST, PUT")
-                    .response(retryAfterSeconds: retryAfterSeconds)
+                responder.respond(
+                    GatewayError.methodNotAllowed("method \(request.method) not allowed for a command", allow: "GET, HEAD, POST, PUT")
+                        .response(retryAfterSeconds: retryAfterSeconds))
             }
         }
         return router
@@ -75,6 +79,26 @@ struct GatewayRoutes {
                 return response
             } catch {
                 return error.response(retryAfterSeconds: retryAfterSeconds)
+            }
+        }
+    }
+
+    private func wrapAsync(_ access: Access, _ handler: @escaping AsyncHandler) -> Router.AsyncHandler {
+        { [self] request, responder in
+            let role: CallerRole
+            do throws(GatewayError) {
+                role = try authorize(request, access)
+            } catch {
+                return responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))
+            }
+            handler(request, role) { [self] result in
+                switch result {
+                case .success(let response):
+                    if access == .write { syncToken.recordWrite() }
+                    responder.respond(response)
+                case .failure(let error):
+                    responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))
+                }
             }
         }
     }

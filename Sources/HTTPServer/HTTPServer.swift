@@ -8,10 +8,16 @@ public final class HTTPServer: Sendable {
     private let daemon: MicroHTTPDaemon
 
     /// Starts listening as `configuration` says and serves every request with `handler`.
-    public init(
+    public convenience init(
         configuration: HTTPServerConfiguration,
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) throws(HTTPServerError) {
+        try self.init(configuration: configuration) { request, responder in responder.respond(handler(request)) }
+    }
+
+    /// Starts listening as `configuration` says; `handler` answers each request through its
+    /// responder, at once or later from any thread (the connection waits, its worker thread does not).
+    public init(configuration: HTTPServerConfiguration, handler: @escaping Router.AsyncHandler) throws(HTTPServerError) {
         daemon = try MicroHTTPDaemon(configuration: configuration, handler: handler)
     }
 

@@ -18,7 +18,7 @@ final class MicroHTTPDaemon: Sendable {
     /// The port the daemon listens on.
     let port: Int
 
-    init(configuration: HTTPServerConfiguration, handler: @escaping Router.Handler) throws(HTTPServerError) {
+    init(configuration: HTTPServerConfiguration, handler: @escaping Router.AsyncHandler) throws(HTTPServerError) {
         let core = DaemonCore(maxBodyBytes: configuration.maxBodyBytes, handler: handler)
         let context = Unmanaged.passUnretained(core).toOpaque()
         let started: OpaquePointer? = configuration.host.withCString { host in
@@ -86,11 +86,11 @@ final class MicroHTTPDaemon: Sendable {
 /// What the C callbacks reach through their context pointer.
 private final class DaemonCore: Sendable {
     let maxBodyBytes: Int
-    let handler: Router.Handler
+    let handler: Router.AsyncHandler
     let inFlight = Atomic<Int>(0)
     let phase = Atomic<Int>(HTTPServerPhase.serving.rawValue)
 
-    init(maxBodyBytes: Int, handler: @escaping Router.Handler) {
+    init(maxBodyBytes: Int, handler: @escaping Router.AsyncHandler) {
         self.maxBodyBytes = maxBodyBytes
         self.handler = handler
     }
@@ -133,17 +133,39 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         uploadDataSize.pointee = 0
         return MHD_Result.YES
     }
-    if assembly.hasResponded { return MHD_Result.YES }
+    if assembly.hasResponded {
+        // Called again after a resume: the handler's answer is ready.
+        if let responder = assembly.responder, let response = responder.takeAnswer() { return finish(response, core: core, on: connection) }
+        return MHD_Result.YES
+    }
     assembly.hasResponded = true
 
-    var response: HTTPResponse
     let phase = HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving
     switch (phase, assembly.finish(query: values(of: connection, kind: .GET_ARGUMENT_KIND))) {
-    case (.refusing, _): response = .error(503, "the server is shutting down", headers: [("Retry-After", "1")])
-    case (_, .success(let request)): response = core.handler(request)
-    case (_, .failure(let rejected)): response = rejected.response
+    case (.refusing, _):
+        return finish(.error(503, "the server is shutting down", headers: [("Retry-After", "1")]), core: core, on: connection)
+    case (_, .failure(let rejected)):
+        return finish(rejected.response, core: core, on: connection)
+    case (_, .success(let request)):
+        let address = Int(bitPattern: connection)
+        let responder = HTTPResponder(resume: {
+            if let connection = OpaquePointer(bitPattern: address) { MHD_resume_connection(connection) }
+        })
+        assembly.responder = responder
+        core.handler(request, responder)
+        // Answered already: queue it. Otherwise the connection sleeps until the answer resumes it,
+        // and this worker thread serves other connections meanwhile.
+        guard let response = responder.takeAnswerOrSuspend({ MHD_suspend_connection(connection) }) else { return MHD_Result.YES }
+        return finish(response, core: core, on: connection)
     }
-    if phase != .serving { response.headers.append(("Connection", "close")) }
+}
+
+/// Queues `response`, asking the client to close the connection once the server drains.
+private func finish(_ response: HTTPResponse, core: DaemonCore, on connection: OpaquePointer) -> MHD_Result {
+    var response = response
+    if (HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving) != .serving {
+        response.headers.append(("Connection", "close"))
+    }
     return queue(response, on: connection)
 }
 

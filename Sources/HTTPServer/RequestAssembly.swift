@@ -10,8 +10,10 @@ final class RequestAssembly {
     private(set) var body: [UInt8] = []
     /// True once the body went past `maxBodyBytes`; the rest is read and dropped.
     private(set) var isTooLarge = false
-    /// True once a response was queued (early rejection).
+    /// True once the request was answered or handed to its handler.
     var hasResponded = false
+    /// Where the handler answers; set when the request is handed over.
+    var responder: HTTPResponder?
 
     init(method: HTTPMethod, rawPath: String, headers: [(name: String, value: String)], maxBodyBytes: Int) {
         self.method = method

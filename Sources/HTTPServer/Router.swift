@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 /// Matches requests to handlers by method and path pattern (`/cache/{key}/ttl`).
 ///
 /// Unknown paths answer 404, a known path with the wrong method 405 with `Allow`, a malformed
@@ -6,6 +9,13 @@
 public struct Router: Sendable {
     /// Answers one request.
     public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+    /// Answers one request through its responder, now or later, from any thread.
+    public typealias AsyncHandler = @Sendable (HTTPRequest, HTTPResponder) -> Void
+
+    private enum Action: Sendable {
+        case now(Handler)
+        case later(AsyncHandler)
+    }
 
     private enum Segment: Sendable, Equatable {
         case literal([UInt8])
@@ -16,31 +26,74 @@ public struct Router: Sendable {
         let method: HTTPMethod
         let segments: [Segment]
         let label: String
-        let handler: Handler
+        let action: Action
     }
 
     private var routes: [Route] = []
-    private var fallback: Handler?
+    private var fallback: Action?
 
     /// An empty router.
     public init() {}
 
     /// Adds a route; `{name}` segments match any one segment and become `request.parameters[name]`.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping Handler) {
+        add(method, pattern, action: .now(handler))
+    }
+
+    /// Adds a route whose handler answers through a responder (possibly later, from another thread).
+    public mutating func addAsync(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping AsyncHandler) {
+        add(method, pattern, action: .later(handler))
+    }
+
+    private mutating func add(_ method: HTTPMethod, _ pattern: String, action: Action) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part in
             part.hasPrefix("{") && part.hasSuffix("}")
                 ? Segment.parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, segments: segments, label: "\(method) \(pattern)", handler: handler))
+        routes.append(Route(method: method, segments: segments, label: "\(method) \(pattern)", action: action))
     }
 
     /// Answers every request whose path matches no route (instead of the router's own 404).
     public mutating func setFallback(_ handler: @escaping Handler) {
-        fallback = handler
+        fallback = .now(handler)
     }
 
-    /// The handler's response for `request`, or the 404/405 the router gives itself.
+    /// Like `setFallback`, with a handler that answers through a responder.
+    public mutating func setAsyncFallback(_ handler: @escaping AsyncHandler) {
+        fallback = .later(handler)
+    }
+
+    /// Answers `request` through `responder`: at once for a synchronous route and the router's own
+    /// 404/405, whenever the handler answers for an asynchronous one.
+    public func dispatch(_ request: HTTPRequest, to responder: HTTPResponder) {
+        switch resolve(request) {
+        case .respond(let response): responder.respond(response)
+        case .run(.now(let handler), let routed): responder.respond(handler(routed))
+        case .run(.later(let handler), let routed): handler(routed, responder)
+        }
+    }
+
+    /// The response for `request`, waiting for an asynchronous handler's answer (for tests and
+    /// callers without a responder of their own).
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let answer = Mutex<HTTPResponse?>(nil)
+        let answered = DispatchSemaphore(value: 0)
+        dispatch(
+            request,
+            to: HTTPResponder { response in
+                answer.withLock { $0 = response }
+                answered.signal()
+            })
+        answered.wait()
+        return answer.withLock { $0 } ?? .error(500, "no answer")
+    }
+
+    private enum Resolution {
+        case respond(HTTPResponse)
+        case run(Action, HTTPRequest)
+    }
+
+    private func resolve(_ request: HTTPRequest) -> Resolution {
         var allowed: [HTTPMethod] = []
         let lookup = request.method == .head ? HTTPMethod.get : request.method
         for route in routes {
@@ -49,16 +102,17 @@ public struct Router: Sendable {
                 var routed = request
                 routed.parameters = parameters
                 routed.route = route.label
-                return route.handler(routed)
+                return .run(route.action, routed)
             }
             allowed.append(route.method)
         }
         if allowed.isEmpty {
-            return fallback?(request) ?? .error(404, "no such endpoint: \(request.rawPath)")
+            if let fallback { return .run(fallback, request) }
+            return .respond(.error(404, "no such endpoint: \(request.rawPath)"))
         }
         if allowed.contains(.get) { allowed.append(.head) }
         let allow = allowed.map(\.description).joined(separator: ", ")
-        return .error(405, "method \(request.method) not allowed on \(request.rawPath)", headers: [("Allow", allow)])
+        return .respond(.error(405, "method \(request.method) not allowed on \(request.rawPath)", headers: [("Allow", allow)]))
     }
 
     private func match(_ pattern: [Segment], _ path: [[UInt8]]) -> [String: [UInt8]]? {

@@ -38,7 +38,7 @@ import Testing
         let redis = RedisServer()
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_MAX_CONNECTIONS": "8"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 6) { _ in ("GET", "/cache/fault-key", "") }
         load.start()
         load.wait(until: 0.5)
@@ -80,7 +80,7 @@ import Testing
         let redis = RedisServer()
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_SOCKET_TIMEOUT_MS": "200"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 4) { _ in ("GET", "/cache/fault-key", "") }
         load.start()
         load.wait(until: 0.5)
@@ -133,7 +133,7 @@ import Testing
         let gateway = try GatewayProcess(
             redisURL: redis.url, environment: ["GATEWAY_SOCKET_TIMEOUT_MS": "1000", "GATEWAY_ALLOW_COMMANDS": "DEBUG"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 4) { _ in ("GET", "/cache/fault-key", "") }
         load.start()
         load.wait(until: 0.5)
@@ -164,7 +164,7 @@ import Testing
         let redis = RedisServer()
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_MIN_IDLE": "4"])
         #expect(eventually { gateway.stat("idle") == 4 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 4) { _ in ("GET", "/cache/fault-key", "") }
         load.start()
         load.wait(until: 0.5)
@@ -201,7 +201,7 @@ import Testing
                 "GATEWAY_THREADS": "0",
             ])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let running = Atomic<Bool>(true)
         let mostSeen = Atomic<Int>(0)
         let sampler = TestThread {
@@ -241,7 +241,7 @@ import Testing
         // At most 4 pooled connections: once the hogs leave, the pool fits under maxclients again.
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_MAX_CONNECTIONS": "4"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         // Three hogs fill Redis to 5 of 5 clients.
         var hogs = (0..<3).compactMap { _ in BlockingSocket(port: redis.port) }
         #expect(hogs.count == 3)
@@ -294,7 +294,7 @@ import Testing
         let gateway = try GatewayProcess(
             redisURL: redis.url, environment: ["GATEWAY_PER_ADDRESS_CONNECTION_LIMIT": "64", "GATEWAY_CONNECTION_TIMEOUT_S": "5"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         // Honest clients come from another loopback address.
         let load = LoadRecorder(port: gateway.port, threads: 4, sourceAddress: "127.0.0.2") { _ in ("GET", "/cache/fault-key", "") }
         load.start()

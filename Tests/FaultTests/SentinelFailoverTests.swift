@@ -39,7 +39,7 @@ import Testing
         let first = HTTPTestClient(port: gateway.port).request("PUT", "/cache/sentinel-probe", text: "v")
         #expect(first?.status == 201, "\(first?.text ?? "no response") \(gateway.log.suffix(400))")
         #expect(gateway.poolStats()["pool"] as? String == "sentinel:mymaster/0")
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
 
         let sequence = Atomic<Int>(0)
         let load = LoadRecorder(port: gateway.port, threads: 4) { _ in

@@ -31,7 +31,7 @@ extension FaultScenarioTests {
         Self.seedStallKeys(redis)
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_SOCKET_TIMEOUT_MS": "300"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 16, request: Self.stallRead)
         load.start()
         var stalls: [(began: Double, ended: Double)] = []
@@ -76,7 +76,7 @@ extension FaultScenarioTests {
         Self.seedStallKeys(redis)
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_SOCKET_TIMEOUT_MS": "1500"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let readers = LoadRecorder(port: gateway.port, threads: 6, request: Self.stallRead)
         let writers = LoadRecorder(port: gateway.port, threads: 2) { _ in ("PUT", "/cache/pause-write-\(UUID().uuidString)", "written") }
         readers.start()
@@ -111,7 +111,7 @@ extension FaultScenarioTests {
         Self.seedStallKeys(redis)
         let gateway = try GatewayProcess(redisURL: redis.url, environment: ["GATEWAY_SOCKET_TIMEOUT_MS": "300"])
         #expect(eventually { gateway.stat("idle") == 2 })
-        let baseline = gateway.descriptorsBesidesThePool()
+        let baseline = gateway.settledDescriptorsBesidesThePool()
         let load = LoadRecorder(port: gateway.port, threads: 8, request: Self.stallRead)
         load.start()
         load.wait(until: 0.5)

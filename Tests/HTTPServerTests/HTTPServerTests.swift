@@ -4,6 +4,10 @@ import Synchronization
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The libmicrohttpd wrapper over real sockets.
 @Suite struct HTTPServerTests {
     /// A server whose handler describes the request it received.
@@ -146,5 +150,37 @@ import Testing
         stopper.join()
         client.join()
         #expect(slow.withLock { $0?.status } == 200, "the request in flight was still answered")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestAnsweredLaterDoesNotHoldItsWorkerThread() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 1  // one thread serves every connection
+        let slowAnswered = Atomic<Bool>(false)
+        let server = try HTTPServer(configuration: configuration) { request, responder in
+            guard request.rawPath == "/slow" else {
+                return responder.respond(HTTPResponse(status: 200, body: Array("fast".utf8)))
+            }
+            let thread = TestThread {
+                usleep(300_000)
+                slowAnswered.store(true, ordering: .relaxed)
+                responder.respond(HTTPResponse(status: 200, body: Array("slow".utf8)))
+                responder.respond(HTTPResponse(status: 500))  // a second answer is ignored
+            }
+            thread.start()
+        }
+        let slow = Mutex<TestResponse?>(nil)
+        let waiting = TestThread { slow.withLock { $0 = HTTPTestClient(port: server.port).request("GET", "/slow") } }
+        waiting.start()
+        usleep(50_000)
+        let fast = try #require(HTTPTestClient(port: server.port).request("GET", "/fast"))
+        #expect(fast.text == "fast")
+        let slowWasAnswered = slowAnswered.load(ordering: .relaxed)
+        #expect(!slowWasAnswered, "the fast request was served while the slow one waited")
+        waiting.join()
+        #expect(slow.withLock { $0?.text } == "slow")
+        #expect(slow.withLock { $0?.status } == 200)
+        server.shutdown(grace: .seconds(1))
     }
 }

@@ -16,13 +16,25 @@ struct CacheHandlers: Sendable {
 
     /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
     /// `Accept: application/octet-stream`; 404 when absent.
-    func get(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
-        let key = try validKey(request)
-        let replies = try redis.pipeline(
-            [
-                RedisCommand(arguments: [Array("GET".utf8), key]),
-                RedisCommand(arguments: [Array("TTL".utf8), key]),
-            ], label: request.route)
+    /// Answers through `completion`, possibly later on a Redis sender thread (the HTTP thread does
+    /// not wait for Redis).
+    func get(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) {
+        let key: [UInt8]
+        do {
+            key = try validKey(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        redis.pipeline(getCommands(key), label: request.route) { [self] replies in
+            completion(replies.flatMap { replies in Result { () throws(GatewayError) in try getResponse(request, key, replies) } })
+        }
+    }
+
+    private func getCommands(_ key: [UInt8]) -> [RedisCommand] {
+        [RedisCommand(arguments: [Array("GET".utf8), key]), RedisCommand(arguments: [Array("TTL".utf8), key])]
+    }
+
+    private func getResponse(_ request: HTTPRequest, _ key: [UInt8], _ replies: [RedisValue]) throws(GatewayError) -> HTTPResponse {
         let value: [UInt8]
         switch replies[0] {
         case .bulk(let bytes): value = bytes

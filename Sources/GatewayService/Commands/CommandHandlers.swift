@@ -18,20 +18,39 @@ struct CommandHandlers: Sendable {
         "cache", "pool", "api", "metrics", "healthz", "readyz", "pipeline", "multi-exec",
     ]
 
+    /// A completion that receives the response, possibly later on a Redis sender thread.
+    typealias Completion = @Sendable (Result<HTTPResponse, GatewayError>) -> Void
+
     /// `POST /` with a JSON command such as `["SET","k","v"]`.
-    func single(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
-        let format = try ResponseFormat(request, allowRESP2: true)
+    func single(_ request: HTTPRequest, role: CallerRole, completion: @escaping Completion) {
+        let format: ResponseFormat
         let command: [[UInt8]]
-        do {
-            command = try CommandBodyParser.parseCommand(request.body)
+        do throws(GatewayError) {
+            format = try ResponseFormat(request, allowRESP2: true)
+            do {
+                command = try CommandBodyParser.parseCommand(request.body)
+            } catch {
+                throw .badRequest("ERR \(error.message)")
+            }
         } catch {
-            throw .badRequest("ERR \(error.message)")
+            return completion(.failure(error))
         }
-        return try run(command, role: role, format: format, label: request.route)
+        run(command, role: role, format: format, label: request.route, completion: completion)
     }
 
     /// `/{command}/{arg1}/...`: path segments, then a non-empty body (POST/PUT), then query pairs.
-    func path(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> HTTPResponse {
+    func path(_ request: HTTPRequest, role: CallerRole, completion: @escaping Completion) {
+        let command: [[UInt8]]
+        let format: ResponseFormat
+        do throws(GatewayError) {
+            (command, format) = try pathCommand(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        run(command, role: role, format: format, label: request.route, completion: completion)
+    }
+
+    private func pathCommand(_ request: HTTPRequest) throws(GatewayError) -> ([[UInt8]], ResponseFormat) {
         guard let first = request.pathSegments.first, !first.isEmpty else {
             throw .badRequest("ERR no command in the path")
         }
@@ -46,8 +65,7 @@ struct CommandHandlers: Sendable {
             command.append(Array(name.utf8))
             if !value.isEmpty { command.append(Array(value.utf8)) }
         }
-        let format = try ResponseFormat(request, allowRESP2: true)
-        return try run(command, role: role, format: format, label: request.route)
+        return (command, try ResponseFormat(request, allowRESP2: true))
     }
 
     /// `POST /pipeline`: all commands in one write, replies read back in order.
@@ -130,11 +148,27 @@ struct CommandHandlers: Sendable {
         }
     }
 
-    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String) throws(GatewayError) -> HTTPResponse {
-        let writes = try check(command, role: role)
+    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String, completion: @escaping Completion) {
+        let writes: Bool
+        do throws(GatewayError) {
+            writes = try check(command, role: role)
+        } catch {
+            return completion(.failure(error))
+        }
         let (prepared, followup) = scripts.prepare(command)
-        let reply = scripts.finish(followup, reply: try redis.pipeline([RedisCommand(arguments: prepared)], label: label)[0])
-        if writes { syncToken.recordWrite() }
+        redis.pipeline([RedisCommand(arguments: prepared)], label: label) { [self] replies in
+            completion(
+                replies.flatMap { replies in
+                    Result { () throws(GatewayError) in
+                        let reply = scripts.finish(followup, reply: replies[0])
+                        if writes { syncToken.recordWrite() }
+                        return try render(reply, format: format)
+                    }
+                })
+        }
+    }
+
+    private func render(_ reply: RedisValue, format: ResponseFormat) throws(GatewayError) -> HTTPResponse {
         if let message = reply.errorMessage { throw .commandReply(message) }
         switch format {
         case .resp2:

@@ -13,23 +13,26 @@ struct RequestLogging: Sendable {
         self.logger = logger
     }
 
-    /// Answers `request` with `respond`, adding the request id and a debug log line.
-    func handle(_ request: HTTPRequest, with respond: (HTTPRequest) -> HTTPResponse) -> HTTPResponse {
+    /// A responder for `request` that adds the request id (and a debug log line) to the answer
+    /// before passing it to `responder`.
+    func responder(for request: HTTPRequest, answering responder: HTTPResponder) -> HTTPResponder {
         let id =
             request.header("x-request-id").flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
             ?? "\(prefix)-\(counter.next())"
         let clock = ContinuousClock()
         let start = clock.now
-        var response = respond(request)
-        response.headers.append(("X-Request-Id", id))
-        if logger.logLevel <= .debug {
-            var requestLogger = logger
-            requestLogger[metadataKey: "request-id"] = "\(id)"
-            requestLogger.debug(
-                "\(request.method) \(request.rawPath) \(response.status)",
-                metadata: ["duration": "\(clock.now - start)"])
+        let logger = logger
+        let line = "\(request.method) \(request.rawPath)"
+        return responder.transformed { response in
+            var response = response
+            response.headers.append(("X-Request-Id", id))
+            if logger.logLevel <= .debug {
+                var requestLogger = logger
+                requestLogger[metadataKey: "request-id"] = "\(id)"
+                requestLogger.debug("\(line) \(response.status)", metadata: ["duration": "\(clock.now - start)"])
+            }
+            return response
         }
-        return response
     }
 }
 

@@ -18,6 +18,7 @@ public struct RedisExecutor: Sendable {
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
     public let replicaAcknowledgement: ReplicaAcknowledgement
+    private let sender: PipelinedSender?
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
 
@@ -26,10 +27,11 @@ public struct RedisExecutor: Sendable {
     /// broken connections.
     public init(
         pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
-        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(),
+        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), pipelinedSenders: Int = 0,
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.pool = pool
+        self.sender = pipelinedSenders > 0 ? PipelinedSender(pool: pool, senders: pipelinedSenders) : nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = onResend
@@ -39,27 +41,88 @@ public struct RedisExecutor: Sendable {
     /// Sends `commands` as one pipeline on one borrowed connection and returns their replies.
     /// `label` names the caller (the route) in leak reports.
     public func pipeline(_ commands: [RedisCommand], label: String) throws(GatewayError) -> [RedisValue] {
-        let wait = replicaAcknowledgement.wait(after: commands)
-        let sent = wait.map { commands + [$0] } ?? commands
+        let sent = withReplicaWait(commands)
         var attempt = 1
         while true {
-            let failure: RedisError
-            switch borrowAndSend(sent, label: label) {
-            case .success(let replies):
-                if !replies.contains(where: \.isReadOnlyRefusal) { return try confirmed(replies, commandCount: commands.count) }
-                onTopologyError("READONLY reply")
-                failure = RedisError(.io, "Redis answered READONLY: the master moved", mayHaveReachedRedis: false)
-            case .failure(.pool(let poolError)):
-                throw .pool(poolError)
-            case .failure(.operation(let redisError)):
-                if redisError.kind == .io || redisError.kind == .connectionBroken { onTopologyError(redisError.message) }
-                failure = redisError
+            switch verdict(on: borrowAndSend(sent, label: label), sent: sent, commandCount: commands.count, attempt: attempt) {
+            case .finished(let result): return try result.get()
+            case .resend(let failure):
+                onResend(failure)
+                Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
+                attempt += 1
             }
-            guard retry.allowsResend(of: sent, after: failure, attempt: attempt) else { throw .redis(failure) }
-            onResend(failure)
-            Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
-            attempt += 1
         }
+    }
+
+    /// `pipeline` without blocking the caller: with pipelined senders configured and `commands`
+    /// eligible (`Coalescing`), they are queued and `completion` runs on a sender thread when their
+    /// replies arrive; otherwise they are sent here, and `completion` runs before this returns.
+    public func pipeline(
+        _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
+    ) {
+        guard let sender, Coalescing.allows(commands) else {
+            completion(Result { () throws(GatewayError) in try pipeline(commands, label: label) })
+            return
+        }
+        send(withReplicaWait(commands), commandCount: commands.count, through: sender, attempt: 1, completion: completion)
+    }
+
+    private func send(
+        _ sent: [RedisCommand], commandCount: Int, through sender: PipelinedSender, attempt: Int,
+        completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
+    ) {
+        sender.send(sent) { [self] outcome in
+            switch verdict(on: outcome, sent: sent, commandCount: commandCount, attempt: attempt) {
+            case .finished(let result):
+                completion(result)
+            case .resend(let failure):
+                onResend(failure)
+                // The back-off waits on a short-lived thread of its own: never on a sender thread,
+                // which other requests' batches need.
+                let delay = retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1))
+                PoolThread.start(name: "redis-resend") { [self] in
+                    Thread.sleep(forTimeInterval: delay.secondsDouble)
+                    send(sent, commandCount: commandCount, through: sender, attempt: attempt + 1, completion: completion)
+                }
+            }
+        }
+    }
+
+    /// What one attempt's outcome means: the result, or a re-send the retry policy allows.
+    private enum Verdict {
+        case finished(Result<[RedisValue], GatewayError>)
+        case resend(RedisError)
+    }
+
+    private func verdict(
+        on outcome: Result<[RedisValue], BorrowError<RedisError>>, sent: [RedisCommand], commandCount: Int, attempt: Int
+    ) -> Verdict {
+        let failure: RedisError
+        switch outcome {
+        case .success(let replies):
+            if !replies.contains(where: \.isReadOnlyRefusal) {
+                return .finished(Result { () throws(GatewayError) in try confirmed(replies, commandCount: commandCount) })
+            }
+            onTopologyError("READONLY reply")
+            failure = RedisError(.io, "Redis answered READONLY: the master moved", mayHaveReachedRedis: false)
+        case .failure(.pool(let poolError)):
+            return .finished(.failure(.pool(poolError)))
+        case .failure(.operation(let redisError)):
+            if redisError.kind == .io || redisError.kind == .connectionBroken { onTopologyError(redisError.message) }
+            failure = redisError
+        }
+        guard retry.allowsResend(of: sent, after: failure, attempt: attempt) else { return .finished(.failure(.redis(failure))) }
+        return .resend(failure)
+    }
+
+    /// `commands`, followed by `WAIT` when writes must be confirmed by replicas.
+    private func withReplicaWait(_ commands: [RedisCommand]) -> [RedisCommand] {
+        replicaAcknowledgement.wait(after: commands).map { commands + [$0] } ?? commands
+    }
+
+    /// Ends the pipelined senders (after the HTTP server stopped).
+    public func stop() {
+        sender?.stop()
     }
 
     /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`).

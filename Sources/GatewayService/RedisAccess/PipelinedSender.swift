@@ -1,0 +1,126 @@
+import ConnectionPool
+import RedisClient
+import Synchronization
+
+/// The Redis half of the asynchronous request path: requests queue their commands with a completion
+/// and return at once (their HTTP thread serves other connections); a few sender threads each take
+/// whatever is queued, write it in one write on one pooled connection, read the replies and hand each
+/// request its own, in order. Redis then reads many commands per system call, as it does behind
+/// Webdis, and no thread parks per request.
+///
+/// - The pool stays the one bound on connections: each batch borrows (within the youngest request's
+///   deadline) and gives back. A request still queued at its deadline fails as a borrow would.
+/// - A request's commands stay contiguous and in order; replies are matched by position, so a reply
+///   only ever reaches the request that sent its command. A connection failure fails every request
+///   of its batch alike (each one's retry policy then decides); a Redis error reply stays with its
+///   command.
+/// - Only requests that change no connection state and do not block come here (`Coalescing`).
+///
+/// Threading: `send` from any thread; completions run on a sender thread and must not block long.
+/// Lifecycle: senders start in `init` and end after `stop()`.
+final class PipelinedSender: Sendable {
+    typealias Outcome = Result<[RedisValue], BorrowError<RedisError>>
+    typealias Completion = @Sendable (Outcome) -> Void
+
+    private struct Job {
+        let commands: [RedisCommand]
+        let deadline: PoolInstant
+        let completion: Completion
+    }
+
+    private struct State {
+        var queue: [Job] = []
+        var stopped = false
+    }
+
+    private let pool: RedisConnectionPool
+    private let maxBatchCommands: Int
+    private let lock = ConditionLock(State())
+    private let work: ConditionLock<State>.Condition
+
+    /// `senders` threads sending on `pool`'s connections, each batch at most `maxBatchCommands`
+    /// commands (one larger request still goes, alone).
+    init(pool: RedisConnectionPool, senders: Int, maxBatchCommands: Int = 512) {
+        self.pool = pool
+        self.maxBatchCommands = maxBatchCommands
+        self.work = lock.makeCondition()
+        for index in 0..<max(1, senders) {
+            PoolThread.start(name: "redis-sender-\(index)") { [self] in run() }
+        }
+    }
+
+    /// Queues one request's commands; `completion` receives their replies (or the failure).
+    func send(_ commands: [RedisCommand], completion: @escaping Completion) {
+        let job = Job(commands: commands, deadline: PoolInstant.now().advanced(by: pool.configuration.waitTimeout), completion: completion)
+        let accepted = lock.withLock { state in
+            guard !state.stopped else { return false }
+            state.queue.append(job)
+            return true
+        }
+        guard accepted else { return completion(.failure(.pool(.shutDown))) }
+        work.signal()
+    }
+
+    /// Ends the sender threads once the queue is empty; later requests fail with `.shutDown`.
+    func stop() {
+        lock.withLock { $0.stopped = true }
+        work.broadcast()
+    }
+
+    private func run() {
+        while let batch = nextBatch() {
+            let now = PoolInstant.now()
+            var live: [Job] = []
+            for job in batch {
+                if now >= job.deadline {
+                    job.completion(.failure(.pool(.timeout(waited: pool.configuration.waitTimeout, statistics: pool.statistics))))
+                } else {
+                    live.append(job)
+                }
+            }
+            if !live.isEmpty { send(live) }
+        }
+    }
+
+    /// The next batch in queue order (empty after an idle hour); nil once stopped and drained.
+    private func nextBatch() -> [Job]? {
+        lock.wait(
+            on: work, until: PoolInstant.now().advanced(by: .seconds(3600)),
+            poll: { state -> [Job]?? in
+                if state.queue.isEmpty { return state.stopped ? .some(nil) : nil }
+                var count = 0
+                var taken = 0
+                for job in state.queue {
+                    if taken > 0, count + job.commands.count > maxBatchCommands { break }
+                    count += job.commands.count
+                    taken += 1
+                }
+                let batch = Array(state.queue.prefix(taken))
+                state.queue.removeFirst(taken)
+                return .some(batch)
+            },
+            timedOut: { _ in [] })
+    }
+
+    private func send(_ batch: [Job]) {
+        let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
+        let deadline = batch.lazy.map(\.deadline).max() ?? PoolInstant.now()
+        let result: Outcome
+        do {
+            result = .success(
+                try pool.withConnection(label: "pipelined batch", deadline: deadline) { connection throws(RedisError) in
+                    try connection.pipeline(commands)
+                })
+        } catch {
+            result = .failure(error)
+        }
+        var offset = 0
+        for job in batch {
+            switch result {
+            case .success(let replies): job.completion(.success(Array(replies[offset..<offset + job.commands.count])))
+            case .failure(let error): job.completion(.failure(error))
+            }
+            offset += job.commands.count
+        }
+    }
+}
