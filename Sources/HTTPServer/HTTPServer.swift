@@ -39,11 +39,23 @@ public final class HTTPServer: Sendable {
     /// 3. waits up to `finalWait` for the handlers still running, then stops: closes every connection.
     public func shutdown(grace: Duration = .seconds(5), finalWait: Duration = .seconds(5), pastDeadline: (Int) -> Void = { _ in }) {
         daemon.quiesce()
-        waitForRequestsInFlight(upTo: grace)
+        waitForQuiet(upTo: grace)
         daemon.refuseRequests()
         pastDeadline(daemon.requestsInFlight)
         waitForRequestsInFlight(upTo: finalWait)
         daemon.stop()
+    }
+
+    /// Waits (bounded by `limit`) until no request is in flight and either no connection is open or
+    /// none has started a request for 100 ms: a connection accepted just before the listener closed
+    /// gets to send its request and be served, instead of meeting the refusal phase.
+    private func waitForQuiet(upTo limit: Duration) {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: limit)
+        while clock.now < deadline {
+            if daemon.requestsInFlight == 0, daemon.openConnections == 0 || daemon.quietFor >= .milliseconds(100) { return }
+            usleepMilliseconds(5)
+        }
     }
 
     /// libmicrohttpd offers no completion notification to wait on, so this polls the in-flight

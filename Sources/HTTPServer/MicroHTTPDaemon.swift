@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -52,6 +53,19 @@ final class MicroHTTPDaemon: Sendable {
         core.inFlight.load(ordering: .relaxed)
     }
 
+    /// Client connections open now.
+    var openConnections: Int {
+        daemon.withLock { daemon in
+            guard let daemon, let pointer = OpaquePointer(bitPattern: daemon) else { return 0 }
+            return Int(gw_mhd_current_connections(pointer))
+        }
+    }
+
+    /// Time since a request last started or completed.
+    var quietFor: Duration {
+        .nanoseconds(DispatchTime.now().uptimeNanoseconds - core.lastActivity.load(ordering: .relaxed))
+    }
+
     /// Where the daemon is in its shutdown.
     var phase: HTTPServerPhase {
         HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving
@@ -88,6 +102,8 @@ private final class DaemonCore: Sendable {
     let maxBodyBytes: Int
     let handler: Router.AsyncHandler
     let inFlight = Atomic<Int>(0)
+    /// When a request last started or completed (monotonic nanoseconds).
+    let lastActivity = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
     let phase = Atomic<Int>(HTTPServerPhase.serving.rawValue)
 
     init(maxBodyBytes: Int, handler: @escaping Router.AsyncHandler) {
@@ -114,6 +130,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             maxBodyBytes: core.maxBodyBytes
         )
         core.inFlight.add(1, ordering: .relaxed)
+        core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         requestContext.pointee = Unmanaged.passRetained(assembly).toOpaque()
         if assembly.isTooLarge {
             // Refuse before reading a body we would drop (no 100 Continue is sent).
@@ -173,7 +190,9 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
     guard let context, let requestContext, let existing = requestContext.pointee else { return }
     Unmanaged<RequestAssembly>.fromOpaque(existing).release()
     requestContext.pointee = nil
-    Unmanaged<DaemonCore>.fromOpaque(context).takeUnretainedValue().inFlight.subtract(1, ordering: .relaxed)
+    let core = Unmanaged<DaemonCore>.fromOpaque(context).takeUnretainedValue()
+    core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+    core.inFlight.subtract(1, ordering: .relaxed)
 }
 
 private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {

@@ -360,7 +360,7 @@ import Testing
         #expect(status == 0, "exit status \(String(describing: status)): \(gateway.log.suffix(500))")
         let answered = samples.filter { $0.status > 0 }
         let failedAnswers = answered.filter { $0.status != 200 && $0.status != 201 }
-        #expect(failedAnswers.count == 0, "every answered request succeeded: \(failedAnswers.prefix(3))")
+        #expect(failedAnswers.count == 0, "every answered request succeeded: \(failedAnswers.prefix(3)) \(gateway.log.suffix(600))")
         // A connection the kernel queued just as the listener closed is reset before the server ever
         // reads it: at most one per client thread. Anything more would be a dropped request.
         let reset = samples.filter { $0.status == LoadRecorder.noResponse }
