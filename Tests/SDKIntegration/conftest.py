@@ -36,6 +36,16 @@ def wait_until(check, what: str, seconds: float = 10.0) -> None:
     raise RuntimeError(f"{what} did not come up within {seconds} s")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM by PID, then SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def server_command(port: int, *arguments: str) -> str:
     """One command straight to the server (not through the gateway), its reply as redis-cli prints it."""
     return subprocess.run(["redis-cli", "-p", str(port), *arguments], capture_output=True, text=True, check=True).stdout
@@ -61,12 +71,7 @@ def server():
                        if line.startswith(f"{name}_version:"))
         yield {"port": port, "name": name, "version": version}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -85,9 +90,13 @@ def gateway_url(server):
         yield url
     finally:
         if gateway is not None:
-            gateway.terminate()
-            try:
-                gateway.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-                gateway.wait()
+            stop(gateway)
+
+
+@pytest.fixture
+def redis(gateway_url):
+    """The official SDK's client against the gateway, with a full-access token."""
+    from upstash_redis import Redis
+    client = Redis(url=gateway_url, token=FULL_TOKEN, rest_retries=0)
+    yield client
+    client.close()

@@ -6,7 +6,6 @@ import urllib.request
 import uuid
 
 import pytest
-from upstash_redis import Redis
 
 from conftest import FULL_TOKEN, server_command
 
@@ -26,13 +25,6 @@ def raw(gateway_url: str, command: list) -> tuple:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def redis(gateway_url):
-    client = Redis(url=gateway_url, token=FULL_TOKEN, rest_retries=0)
-    yield client
-    client.close()
 
 
 def test_hash_field_expiry(redis, gateway_url, server):

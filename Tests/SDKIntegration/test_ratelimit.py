@@ -11,7 +11,6 @@ import uuid
 import pytest
 from upstash_ratelimit import FixedWindow, Ratelimit, SlidingWindow, TokenBucket
 from upstash_ratelimit.asyncio import Ratelimit as AsyncRatelimit
-from upstash_redis import Redis
 from upstash_redis.asyncio import Redis as AsyncRedis
 
 from conftest import FULL_TOKEN, server_command
@@ -31,13 +30,6 @@ def evals(port: int) -> int:
         if line.startswith(("cmdstat_eval:", "cmdstat_evalsha:")):
             total += int(line.split("calls=")[1].split(",")[0])
     return total
-
-
-@pytest.fixture
-def redis(gateway_url):
-    client = Redis(url=gateway_url, token=FULL_TOKEN, rest_retries=0)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -10,13 +10,6 @@ from conftest import FULL_TOKEN, READONLY_TOKEN
 
 
 @pytest.fixture
-def redis(gateway_url):
-    client = Redis(url=gateway_url, token=FULL_TOKEN, rest_retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def key():
     return f"sdk:{uuid.uuid4().hex[:12]}"
 
