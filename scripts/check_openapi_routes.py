@@ -8,9 +8,9 @@ import yaml
 
 root = Path(__file__).resolve().parent.parent
 source = (root / "Sources/GatewayService/GatewayRoutes.swift").read_text()
-routed = {(path, method) for method, path in re.findall(r'add\(\.(\w+), "([^"]+)"', source)}
+routed = {(path, method) for method, path in re.findall(r'add(?:Async)?\(\.(\w+), "([^"]+)"', source)}
 # The fallback route serves any other first segment as a Redis command (GET, HEAD, POST, PUT).
-if "setFallback" in source:
+if "setFallback" in source or "setAsyncFallback" in source:
     for path in ("/{command}", "/{command}/{arguments}"):
         routed |= {(path, method) for method in ("get", "post", "put")}
 spec = yaml.safe_load((root / "openapi.yaml").read_text())
