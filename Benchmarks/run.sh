@@ -47,11 +47,12 @@ sleep 0.5
 idle_rss="$(awk '/VmRSS/ {print $2 " kB"}' "/proc/$gateway_pid/status")"
 
 # VARIANT="NAME=value ..." starts a second gateway with those settings added, measured in the same
-# run beside the first (an A/B of one change).
+# run beside the first (an A/B of one change); VARIANT_BIN=/path runs that second gateway from
+# another build (e.g. a copy of the binary before a code change).
 variant_port=""
 if [ -n "${VARIANT:-}" ]; then
   variant_port="$(free_port)"
-  env $VARIANT REDIS_URL="redis://127.0.0.1:$redis_port/0" .build/release/redis-gateway --port "$variant_port" \
+  env $VARIANT REDIS_URL="redis://127.0.0.1:$redis_port/0" "${VARIANT_BIN:-.build/release/redis-gateway}" --port "$variant_port" \
     --log-level warning >"$work/variant.log" 2>&1 &
   variant_pid=$!
   pids+=("$variant_pid")

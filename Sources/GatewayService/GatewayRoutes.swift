@@ -39,7 +39,7 @@ struct GatewayRoutes {
             router.add(method, path, wrap(access, handler))
         }
         router.addAsync(.get, "/cache/{key}", wrapAsync(.read) { request, _, completion in cache.get(request, completion: completion) })
-        add(.put, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.put(request) }
+        router.addAsync(.put, "/cache/{key}", wrapAsync(.write) { request, _, completion in cache.put(request, completion: completion) })
         add(.delete, "/cache/{key}", .write) { request, _ throws(GatewayError) in try cache.delete(request) }
         add(.post, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.expire(request) }
         add(.delete, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.persist(request) }

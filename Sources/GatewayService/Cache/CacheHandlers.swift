@@ -61,39 +61,67 @@ struct CacheHandlers: Sendable {
         return .json(200, json)
     }
 
-    /// `PUT /cache/{key}?ttl=S&nx=1`: stores the body; 201 created, 200 replaced, 409 with nx when present.
-    func put(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
-        let key = try validKey(request)
-        var set: [[UInt8]] = [Array("SET".utf8), key, request.body]
-        if let ttlText = request.queryValue("ttl") {
-            guard let ttl = Int(ttlText), ttl > 0 else {
-                throw .badRequest("ttl must be a positive whole number of seconds, got '\(ttlText)'")
+    /// `PUT /cache/{key}?ttl=S&nx=1`: stores the body; 201 created, 200 replaced, 409 with nx when
+    /// present. One command, `SET … GET` (its old value says whether the key existed) or `SET … NX`,
+    /// so it takes the asynchronous path; answers through `completion`.
+    func put(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) {
+        let key: [UInt8]
+        var set: [[UInt8]]
+        let onlyIfAbsent: Bool
+        do throws(GatewayError) {
+            key = try validKey(request)
+            set = [Array("SET".utf8), key, request.body]
+            if let ttlText = request.queryValue("ttl") {
+                guard let ttl = Int(ttlText), ttl > 0 else {
+                    throw .badRequest("ttl must be a positive whole number of seconds, got '\(ttlText)'")
+                }
+                set += [Array("EX".utf8), Array(String(ttl).utf8)]
             }
-            set += [Array("EX".utf8), Array(String(ttl).utf8)]
+            onlyIfAbsent = try flag(request, "nx")
+        } catch {
+            return completion(.failure(error))
         }
-        let onlyIfAbsent = try flag(request, "nx")
-        let created: Bool
-        if onlyIfAbsent {
-            set.append(Array("NX".utf8))
-            let reply = try redis.send(RedisCommand(arguments: set), label: request.route)
-            guard reply != .null else { throw .conflict("key already exists (nx=1)") }
-            created = true
-        } else {
-            // EXISTS and SET in one transaction: atomic, one round trip, SET replaces any type.
-            let replies = try redis.pipeline(
-                [
-                    RedisCommand("MULTI"),
-                    RedisCommand(arguments: [Array("EXISTS".utf8), key]),
-                    RedisCommand(arguments: set),
-                    RedisCommand("EXEC"),
-                ], label: request.route)
-            if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
-            guard case .array(let results) = replies[3], results.count == 2 else {
-                throw .redisReply("transaction aborted")
+        let plainSet = set
+        set.append(Array((onlyIfAbsent ? "NX" : "GET").utf8))
+        redis.pipeline([RedisCommand(arguments: set)], label: request.route) { [self] result in
+            switch result {
+            case .success(let replies) where !onlyIfAbsent && replies[0].errorMessage?.hasPrefix("WRONGTYPE") == true:
+                // SET … GET refuses a key of another type, which a plain SET replaces.
+                replaceAnyType(key, set: plainSet, label: request.route, completion: completion)
+            case .success(let replies):
+                completion(
+                    Result { () throws(GatewayError) in
+                        if let message = replies[0].errorMessage { throw .redisReply(message) }
+                        if onlyIfAbsent, replies[0] == .null { throw .conflict("key already exists (nx=1)") }
+                        return stored(key, created: onlyIfAbsent || replies[0] == .null)
+                    })
+            case .failure(let error):
+                completion(.failure(error))
             }
-            if let message = results[1].errorMessage { throw .redisReply(message) }
-            created = results[0].integer == 0
         }
+    }
+
+    /// EXISTS and a plain SET in one transaction: atomic, one round trip, replaces any type.
+    private func replaceAnyType(
+        _ key: [UInt8], set: [[UInt8]], label: String, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void
+    ) {
+        let transaction = [
+            RedisCommand("MULTI"), RedisCommand(arguments: [Array("EXISTS".utf8), key]), RedisCommand(arguments: set), RedisCommand("EXEC"),
+        ]
+        redis.pipeline(transaction, label: label) { [self] result in
+            completion(
+                result.flatMap { replies in
+                    Result { () throws(GatewayError) in
+                        if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
+                        guard case .array(let results) = replies[3], results.count == 2 else { throw .redisReply("transaction aborted") }
+                        if let message = results[1].errorMessage { throw .redisReply(message) }
+                        return stored(key, created: results[0].integer == 0)
+                    }
+                })
+        }
+    }
+
+    private func stored(_ key: [UInt8], created: Bool) -> HTTPResponse {
         var json = keyObject(key)
         json.add("created", created)
         return .json(created ? 201 : 200, json)

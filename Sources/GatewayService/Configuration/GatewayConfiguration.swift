@@ -31,8 +31,9 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// Threads that send single-command requests to Redis in pipelined batches while their HTTP
-    /// threads serve other connections (the asynchronous request path); 0 sends every request on
-    /// its own HTTP thread, which waits for the reply.
+    /// threads serve other connections (the asynchronous request path), this many for read-only
+    /// requests and as many for the others; 0 sends every request on its own HTTP thread, which
+    /// waits for the reply.
     public var redisSenders = 2
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)

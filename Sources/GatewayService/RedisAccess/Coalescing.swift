@@ -19,6 +19,12 @@ enum Coalescing {
         return true
     }
 
+    /// True when every one of `commands` only reads (Redis' own `readonly` flag): such requests are
+    /// batched apart from writes, which Redis may hold back.
+    static func onlyReads(_ commands: [RedisCommand]) -> Bool {
+        commands.allSatisfy { CommandTable.readOnly.contains($0.name.uppercased()) }
+    }
+
     /// Commands that hold or alter the connection beyond their own reply.
     private static let exclusive: Set<String> = ["CLIENT", "DEBUG", "SCRIPT", "FUNCTION", "SHUTDOWN", "FAILOVER"]
 }

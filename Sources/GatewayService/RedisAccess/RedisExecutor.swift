@@ -18,7 +18,9 @@ public struct RedisExecutor: Sendable {
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
     public let replicaAcknowledgement: ReplicaAcknowledgement
-    private let sender: PipelinedSender?
+    /// Pipelined senders for read-only requests and for the others, apart: a write Redis holds back
+    /// (`CLIENT PAUSE WRITE`, a replica catching up) never stalls the reads batched behind it.
+    private let senders: (reads: PipelinedSender, writes: PipelinedSender)?
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
 
@@ -31,7 +33,9 @@ public struct RedisExecutor: Sendable {
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.pool = pool
-        self.sender = pipelinedSenders > 0 ? PipelinedSender(pool: pool, senders: pipelinedSenders) : nil
+        self.senders =
+            pipelinedSenders > 0
+            ? (PipelinedSender(pool: pool, senders: pipelinedSenders), PipelinedSender(pool: pool, senders: pipelinedSenders)) : nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = onResend
@@ -60,10 +64,11 @@ public struct RedisExecutor: Sendable {
     public func pipeline(
         _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
-        guard let sender, Coalescing.allows(commands) else {
+        guard let senders, Coalescing.allows(commands) else {
             completion(Result { () throws(GatewayError) in try pipeline(commands, label: label) })
             return
         }
+        let sender = Coalescing.onlyReads(commands) ? senders.reads : senders.writes
         send(withReplicaWait(commands), commandCount: commands.count, through: sender, attempt: 1, completion: completion)
     }
 
@@ -122,7 +127,8 @@ public struct RedisExecutor: Sendable {
 
     /// Ends the pipelined senders (after the HTTP server stopped).
     public func stop() {
-        sender?.stop()
+        senders?.reads.stop()
+        senders?.writes.stop()
     }
 
     /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`).

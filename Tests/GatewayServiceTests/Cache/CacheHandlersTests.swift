@@ -83,6 +83,18 @@ import Testing
         #expect(json(harness.request("GET", path))["value"] as? String == "first")
     }
 
+    @Test func putReplacesAKeyOfAnotherTypeAndSaysWhetherItExisted() {
+        let key = uniqueKey("typed")
+        redis.command(["LPUSH", key, "x"])
+        let replaced = harness.request("PUT", "/cache/\(encoded(key))", text: "now a string")
+        #expect(replaced.status == 200 && replaced.text.contains(#""created":false"#), "SET replaces any type, as before")
+        #expect(redis.command(["GET", key]) == "now a string")
+        let fresh = uniqueKey("fresh")
+        #expect(harness.request("PUT", "/cache/\(encoded(fresh))?ttl=100", text: "v").status == 201)
+        #expect(harness.request("PUT", "/cache/\(encoded(fresh))", text: "w").status == 200)
+        #expect(Int(redis.command(["TTL", fresh])?.dropFirst() ?? "") == -1, "a plain PUT clears the expiry, like SET")
+    }
+
     @Test func aRedisErrorReplyIs409WithRedisMessage() {
         let key = uniqueKey("list")
         redis.command(["LPUSH", key, "x"])
