@@ -1,5 +1,6 @@
-/// An HTTP/1.1 server on libmicrohttpd that answers every request with a synchronous handler
-/// (usually `Router.respond(to:)`) on its worker threads.
+/// An HTTP/1.1 server on libmicrohttpd that hands every request to a handler (usually
+/// `Router.dispatch(_:to:)`) on its worker threads; the handler answers through a responder, at once
+/// or later from any thread (the connection is suspended meanwhile, its worker thread is not).
 ///
 /// Threading: the handler runs on many worker threads at once; blocking in it blocks only the
 /// connections of that worker. Lifecycle: listening once `init` returns; `shutdown(grace:)` stops

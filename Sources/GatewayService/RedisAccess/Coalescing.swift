@@ -1,28 +1,35 @@
 import RedisClient
 
-/// Which requests may share a round trip with others (`PipelinedSender`): a few commands that
-/// change no connection state and do not block. Transactions, blocking commands, subscriptions,
-/// `CLIENT`, `DEBUG` and `SCRIPT`, and large batches (`/pipeline`) borrow a connection of their own.
+/// Which requests may share a round trip with others (`PipelinedSender`), and with which: a few
+/// commands that change no connection state and do not block. Read-only requests are batched apart
+/// from the others, so a write Redis holds back (`CLIENT PAUSE WRITE`) never stalls reads.
+/// Transactions, blocking commands, subscriptions, `CLIENT`, `DEBUG` and `SCRIPT`, and large
+/// batches (`/pipeline`) borrow a connection of their own.
 enum Coalescing {
+    /// The batches a request may join.
+    enum Lane {
+        /// Every command only reads (Redis' own `readonly` flag).
+        case reads
+        /// At least one command may write.
+        case writes
+    }
+
     /// The most commands of one request that still shares round trips.
     static let maxCommands = 8
 
-    /// True when `commands` may be sent together with other requests' commands.
-    static func allows(_ commands: [RedisCommand]) -> Bool {
-        guard commands.count <= maxCommands else { return false }
+    /// The lane for `commands`, or nil when they must borrow a connection of their own. Names each
+    /// command once.
+    static func lane(of commands: [RedisCommand]) -> Lane? {
+        guard commands.count <= maxCommands else { return nil }
+        var onlyReads = true
         for command in commands {
             let name = command.name.uppercased()
             if CommandTable.connectionState.contains(name) || CommandTable.blocking[name] != nil || exclusive.contains(name) {
-                return false
+                return nil
             }
+            if onlyReads, !CommandTable.readOnly.contains(name) { onlyReads = false }
         }
-        return true
-    }
-
-    /// True when every one of `commands` only reads (Redis' own `readonly` flag): such requests are
-    /// batched apart from writes, which Redis may hold back.
-    static func onlyReads(_ commands: [RedisCommand]) -> Bool {
-        commands.allSatisfy { CommandTable.readOnly.contains($0.name.uppercased()) }
+        return onlyReads ? .reads : .writes
     }
 
     /// Commands that hold or alter the connection beyond their own reply.

@@ -64,11 +64,15 @@ public struct RedisExecutor: Sendable {
     public func pipeline(
         _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
-        guard let senders, Coalescing.allows(commands) else {
+        guard let senders, let lane = Coalescing.lane(of: commands) else {
             completion(Result { () throws(GatewayError) in try pipeline(commands, label: label) })
             return
         }
-        let sender = Coalescing.onlyReads(commands) ? senders.reads : senders.writes
+        let sender: PipelinedSender
+        switch lane {
+        case .reads: sender = senders.reads
+        case .writes: sender = senders.writes
+        }
         send(withReplicaWait(commands), commandCount: commands.count, through: sender, attempt: 1, completion: completion)
     }
 
