@@ -20,6 +20,7 @@ public final class Gateway: Sendable {
     private let follower: FailoverFollower?
     private let redis: RedisExecutor
     private let drain: DrainSignal
+    private let pubsub: PubSubHub
     private let stopped = Atomic<Bool>(false)
 
     /// Builds the pool, opens the origin database, builds the routes and starts listening.
@@ -34,7 +35,14 @@ public final class Gateway: Sendable {
             observer: PoolEventLogging(metrics: metrics, logger: logger)
         )
         self.pool = pool
-        let follower = factory.locator.map { FailoverFollower(locator: $0, pool: pool, logger: logger) }
+        let pubsub = PubSubHub(
+            configuration: configuration.pubsub, metrics: PubSubMetrics(registry: metrics.registry), logger: logger,
+            backoff: configuration.pool.reconnectBackoff, backoffCap: configuration.pool.reconnectBackoffCap,
+            connect: { try factory.makeConnection() })
+        self.pubsub = pubsub
+        let follower = factory.locator.map {
+            FailoverFollower(locator: $0, pool: pool, logger: logger, onMove: { pubsub.masterMoved() })
+        }
         self.follower = follower
         let redis = RedisExecutor(
             pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
@@ -64,7 +72,9 @@ public final class Gateway: Sendable {
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
             health: HealthHandlers(redis: redis, drain: drain),
             pool: PoolHandlers(
-                redis: redis, rendering: PoolStatsRendering(metrics: metrics, session: sessionMetrics, minIdle: configuration.pool.minIdle)),
+                redis: redis,
+                rendering: PoolStatsRendering(
+                    metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
                 redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken,
                 scripts: ScriptCompatibility(digests: ScriptDigests())),
@@ -72,6 +82,7 @@ public final class Gateway: Sendable {
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,
                 flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),
                 generations: UserGenerations()),
+            subscriptions: SubscribeHandlers(hub: pubsub, policy: policy),
             authenticator: authenticator,
             protectMetrics: configuration.auth.protectMetrics,
             syncToken: syncToken,
@@ -112,6 +123,9 @@ public final class Gateway: Sendable {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("draining", metadata: ["in-flight": "\(server.requestsInFlight)"])
         drain.begin()
+        // Event streams never end by themselves: each gets a final event now, so the drain is not
+        // held for the whole grace period by open subscriptions.
+        pubsub.shutdown()
         // Past the grace period, requests still waiting for a Redis connection fail at once (503);
         // those talking to Redis finish within the socket timeout.
         server.shutdown(grace: configuration.shutdownGrace, finalWait: configuration.redis.socketTimeout + .seconds(1)) { remaining in

@@ -52,6 +52,8 @@ extension GatewayError {
             }
         case .replicationUnconfirmed(let message):
             return .error(504, message)
+        case .subscriptionsUnavailable(let message):
+            return .error(503, message, headers: [("Retry-After", String(retryAfterSeconds))])
         case .pool(let error):
             switch error {
             case .timeout:

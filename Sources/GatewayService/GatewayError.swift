@@ -41,6 +41,9 @@ public enum GatewayError: Error, Sendable {
     case pool(PoolError)
     /// A write reached the master but too few replicas confirmed it in time (outcome uncertain).
     case replicationUnconfirmed(String)
+    /// No subscription can be opened now: the subscriber cap is reached, or the subscription
+    /// connection to Redis is down.
+    case subscriptionsUnavailable(String)
 }
 
 /// Why `/readyz` answers 503.

@@ -22,6 +22,7 @@ struct GatewayRoutes {
     let pool: PoolHandlers
     let commands: CommandHandlers
     let sessions: SessionHandlers
+    let subscriptions: SubscribeHandlers
     let authenticator: Authenticator
     let protectMetrics: Bool
     let syncToken: SyncToken
@@ -53,6 +54,12 @@ struct GatewayRoutes {
         add(.get, "/api/data", .open) { request, _ throws(GatewayError) in try sessions.data(request) }
         add(.post, "/api/logout", .open) { request, _ throws(GatewayError) in try sessions.logout(request) }
         add(.put, "/api/users/{id}", .write) { request, _ throws(GatewayError) in try sessions.updateUser(request) }
+        let subscribe: Handler = { request, role throws(GatewayError) in try subscriptions.subscribe(request, role: role, kind: .channel) }
+        let psubscribe: Handler = { request, role throws(GatewayError) in try subscriptions.subscribe(request, role: role, kind: .pattern) }
+        add(.get, "/subscribe/{channels*}", .read, subscribe)
+        add(.post, "/subscribe/{channels*}", .read, subscribe)
+        add(.get, "/psubscribe/{patterns*}", .read, psubscribe)
+        add(.post, "/psubscribe/{patterns*}", .read, psubscribe)
         router.addAsync(.post, "/", wrapAsync(.command, commands.single))
         add(.post, "/pipeline", .command, commands.pipeline)
         add(.post, "/multi-exec", .command, commands.multiExec)

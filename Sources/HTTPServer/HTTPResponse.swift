@@ -6,12 +6,21 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body bytes.
     public var body: [UInt8]
+    /// When set, the body is this stream instead (written as it is fed, chunked, until it finishes).
+    public var stream: HTTPStream?
 
     /// A response from its parts.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A `200` whose body is `stream`, with `headers`.
+    public static func streaming(_ stream: HTTPStream, headers: [(name: String, value: String)]) -> HTTPResponse {
+        var response = HTTPResponse(status: 200, headers: headers)
+        response.stream = stream
+        return response
     }
 
     /// A JSON response with `object` as the body.

@@ -87,8 +87,19 @@ final class MicroHTTPDaemon: Sendable {
         core.phase.store(HTTPServerPhase.refusing.rawValue, ordering: .relaxed)
     }
 
-    /// Stops the daemon: closes every connection and joins the worker threads.
+    /// Streams whose connection is still open.
+    var openStreams: Int {
+        core.streams.withLock { $0.count }
+    }
+
+    /// Stops the daemon: ends every open stream (libmicrohttpd must not stop with a connection
+    /// suspended), waits up to a second for them to close, then closes every connection and joins
+    /// the worker threads.
     func stop() {
+        for stream in core.streams.withLock({ Array($0.values) }) { stream.finish() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(1))
+        while openStreams > 0, clock.now < deadline { usleep(2000) }
         let stopping = daemon.withLock { daemon in
             defer { daemon = nil }
             return daemon
@@ -105,6 +116,8 @@ private final class DaemonCore: Sendable {
     /// When a request last started or completed (monotonic nanoseconds).
     let lastActivity = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
     let phase = Atomic<Int>(HTTPServerPhase.serving.rawValue)
+    /// Streaming responses whose connection is open, by identity.
+    let streams = Mutex<[ObjectIdentifier: HTTPStream]>([:])
 
     init(maxBodyBytes: Int, handler: @escaping Router.AsyncHandler) {
         self.maxBodyBytes = maxBodyBytes
@@ -136,7 +149,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             // Refuse before reading a body we would drop (no 100 Continue is sent).
             assembly.hasResponded = true
             if case .failure(let rejected) = assembly.finish(query: []) {
-                return queue(rejected.response, on: connection)
+                return queue(rejected.response, core: core, on: connection)
             }
         }
         return MHD_Result.YES
@@ -183,7 +196,7 @@ private func finish(_ response: HTTPResponse, core: DaemonCore, on connection: O
     if (HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving) != .serving {
         response.headers.append(("Connection", "close"))
     }
-    return queue(response, on: connection)
+    return queue(response, core: core, on: connection)
 }
 
 private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, _ in
@@ -195,9 +208,14 @@ private let requestCompleted: MHD_RequestCompletedCallback = { context, _, reque
     core.inFlight.subtract(1, ordering: .relaxed)
 }
 
-private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-    let created = response.body.withUnsafeBytes { bytes in
-        MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+private func queue(_ response: HTTPResponse, core: DaemonCore, on connection: OpaquePointer) -> MHD_Result {
+    let created: OpaquePointer?
+    if let stream = response.stream {
+        created = streamingResponse(stream, core: core, on: connection)
+    } else {
+        created = response.body.withUnsafeBytes { bytes in
+            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+        }
     }
     guard let created else { return MHD_Result.NO }
     defer { MHD_destroy_response(created) }
@@ -205,6 +223,54 @@ private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MH
         _ = MHD_add_response_header(created, name, value)
     }
     return MHD_queue_response(connection, UInt32(response.status), created)
+}
+
+/// What a streaming response's callbacks reach: the stream, its connection, the daemon's registry.
+private final class StreamContext {
+    let stream: HTTPStream
+    let connection: Int
+    let core: DaemonCore
+
+    init(stream: HTTPStream, connection: Int, core: DaemonCore) {
+        self.stream = stream
+        self.connection = connection
+        self.core = core
+    }
+}
+
+/// A response of unknown length (sent chunked) that reads `stream`; registered until it is freed.
+private func streamingResponse(_ stream: HTTPStream, core: DaemonCore, on connection: OpaquePointer) -> OpaquePointer? {
+    let context = StreamContext(stream: stream, connection: Int(bitPattern: connection), core: core)
+    core.streams.withLock { $0[ObjectIdentifier(stream)] = stream }
+    let retained = Unmanaged.passRetained(context).toOpaque()
+    guard let created = MHD_create_response_from_callback(UInt64.max, 16 * 1024, streamReader, retained, streamFreed) else {
+        streamFreed(retained)
+        return nil
+    }
+    return created
+}
+
+private let streamReader: MHD_ContentReaderCallback = { context, _, buffer, max in
+    guard let context, let buffer else { return -2 }  // MHD_CONTENT_READER_END_WITH_ERROR
+    let stream = Unmanaged<StreamContext>.fromOpaque(context).takeUnretainedValue()
+    let address = stream.connection
+    let next = stream.stream.next(
+        into: UnsafeMutableRawBufferPointer(start: buffer, count: max),
+        suspend: { if let connection = OpaquePointer(bitPattern: address) { MHD_suspend_connection(connection) } },
+        resume: { if let connection = OpaquePointer(bitPattern: address) { MHD_resume_connection(connection) } })
+    switch next {
+    case .bytes(let count): return count
+    case .wait: return 0
+    case .end: return -1  // MHD_CONTENT_READER_END_OF_STREAM: the terminating chunk follows
+    }
+}
+
+/// libmicrohttpd is done with the response: the connection ended (or the stream did).
+private let streamFreed: MHD_ContentReaderFreeCallback = { context in
+    guard let context else { return }
+    let stream = Unmanaged<StreamContext>.fromOpaque(context).takeRetainedValue()
+    stream.stream.connectionEnded()
+    stream.core.streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(stream.stream)) }
 }
 
 private func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {

@@ -1,7 +1,8 @@
 import Dispatch
 import Synchronization
 
-/// Matches requests to handlers by method and path pattern (`/cache/{key}/ttl`).
+/// Matches requests to handlers by method and path pattern (`/cache/{key}/ttl`); a last segment
+/// `{name*}` matches one or more segments (read them from `request.pathSegments`).
 ///
 /// Unknown paths answer 404, a known path with the wrong method 405 with `Allow`, a malformed
 /// percent-escape 400. HEAD is served by the GET handler (the server drops the body).
@@ -20,6 +21,7 @@ public struct Router: Sendable {
     private enum Segment: Sendable, Equatable {
         case literal([UInt8])
         case parameter(String)
+        case rest(String)
     }
 
     private struct Route: Sendable {
@@ -47,7 +49,8 @@ public struct Router: Sendable {
 
     private mutating func add(_ method: HTTPMethod, _ pattern: String, action: Action) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part in
-            part.hasPrefix("{") && part.hasSuffix("}")
+            if part.hasPrefix("{") && part.hasSuffix("*}") { return Segment.rest(String(part.dropFirst().dropLast(2))) }
+            return part.hasPrefix("{") && part.hasSuffix("}")
                 ? Segment.parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
         routes.append(Route(method: method, segments: segments, label: "\(method) \(pattern)", action: action))
@@ -116,7 +119,11 @@ public struct Router: Sendable {
     }
 
     private func match(_ pattern: [Segment], _ path: [[UInt8]]) -> [String: [UInt8]]? {
-        guard pattern.count == path.count else { return nil }
+        if case .rest = pattern.last {
+            guard path.count >= pattern.count else { return nil }
+        } else {
+            guard pattern.count == path.count else { return nil }
+        }
         var parameters: [String: [UInt8]] = [:]
         for (segment, value) in zip(pattern, path) {
             switch segment {
@@ -124,6 +131,8 @@ public struct Router: Sendable {
                 if literal != value { return nil }
             case .parameter(let name):
                 parameters[name] = value
+            case .rest(let name):
+                parameters[name] = value  // the first of them
             }
         }
         return parameters

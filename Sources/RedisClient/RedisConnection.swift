@@ -94,6 +94,40 @@ public final class RedisConnection {
         return try readReply()
     }
 
+    /// The socket, for a thread that waits (`poll`) for messages pushed on a subscribed connection.
+    public var fileDescriptor: Int32 {
+        context.pointee.fd
+    }
+
+    /// Writes `commands` without reading their replies: on a subscribed connection, confirmations
+    /// of `SUBSCRIBE`/`UNSUBSCRIBE` arrive among the pushed messages (`receiveAvailable()`).
+    public func write(_ commands: [RedisCommand]) throws(RedisError) {
+        guard !isBroken, !isClosed else {
+            throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
+        }
+        for command in commands {
+            try append(command)
+        }
+        try flush()
+    }
+
+    /// One read from the socket (waiting up to the socket timeout when nothing has arrived; call it
+    /// once `poll` says the socket is readable), then every complete reply received so far, in order.
+    public func receiveAvailable() throws(RedisError) -> [RedisValue] {
+        guard !isBroken, !isClosed else {
+            throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
+        }
+        if redisBufferRead(context) != REDIS_OK { throw failure() }
+        var replies: [RedisValue] = []
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
+            guard let raw else { return replies }
+            replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self)))
+            freeReplyObject(raw)
+        }
+    }
+
     /// Changes the read/write timeout for the following calls.
     public func setSocketTimeout(_ timeout: Duration) {
         guard !isBroken, !isClosed else { return }

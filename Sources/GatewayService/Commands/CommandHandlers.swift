@@ -15,7 +15,7 @@ struct CommandHandlers: Sendable {
 
     /// First path segments that belong to the service's own routes, never to a command.
     static let reservedSegments: Set<String> = [
-        "cache", "pool", "api", "metrics", "healthz", "readyz", "pipeline", "multi-exec",
+        "cache", "pool", "api", "metrics", "healthz", "readyz", "pipeline", "multi-exec", "subscribe", "psubscribe",
     ]
 
     /// A completion that receives the response, possibly later on a Redis sender thread.

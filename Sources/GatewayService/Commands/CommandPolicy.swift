@@ -68,6 +68,18 @@ public struct CommandPolicy: Sendable, Equatable {
         return nil
     }
 
+    /// Checks `SUBSCRIBE` or `PSUBSCRIBE` for an event stream, which holds no pooled connection:
+    /// only the deployment's deny list and allow-list apply (read-only tokens may subscribe).
+    func subscriptionViolation(_ name: String) -> Violation? {
+        if let allowList, !allowList.contains(name) {
+            return .denied("NOPERM \(name) is not in this gateway's command allow-list")
+        }
+        if allowList == nil, denied.contains(name) {
+            return .denied("NOPERM \(name) is refused by this gateway's command policy")
+        }
+        return nil
+    }
+
     private func blockingProblem(_ name: String, _ arguments: [[UInt8]]) -> String? {
         guard let kind = CommandTable.blocking[name] else { return nil }
         let seconds: Double?

@@ -8,7 +8,7 @@ extension GatewayConfiguration {
     /// Every setting, in the order they are applied, listed in `--help` and in README's table.
     public static let settings: [Setting] =
         redisSettings + httpSettings + poolSettings + resilienceSettings + apiSettings
-        + sessionSettings + processSettings
+        + pubsubSettings + sessionSettings + processSettings
 
     /// The defaults overridden by `environment` (variable name → value), applied in table order;
     /// throws a message naming the variable for a value that does not parse or is out of range.
@@ -224,6 +224,25 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_MAX_COMMAND_ARGUMENTS", "most arguments in one command", current: { String($0.commandLimits.maxArgumentsPerCommand) },
             apply: { $0.commandLimits.maxArgumentsPerCommand = try SettingValue.integer($1, in: 1...100_000_000) }),
+    ]
+
+    private static let pubsubSettings: [Setting] = [
+        Setting(
+            "GATEWAY_MAX_SUBSCRIBERS",
+            "most event streams (`/subscribe`, `/psubscribe`) open at once, 503 beyond; each is an HTTP connection too, so keep "
+                + "`GATEWAY_CONNECTION_LIMIT` above it",
+            current: { String($0.pubsub.maxSubscribers) },
+            apply: { $0.pubsub.maxSubscribers = try SettingValue.integer($1, in: 0...1_000_000) }
+        ),
+        Setting(
+            "GATEWAY_SSE_BUFFER_BYTES",
+            "most bytes waiting unsent to one event stream; a consumer further behind gets a final `dropped` event and is closed",
+            current: { String($0.pubsub.bufferBytes) },
+            apply: { $0.pubsub.bufferBytes = try SettingValue.integer($1, in: 1024...(1 << 30)) }),
+        Setting(
+            "GATEWAY_SSE_HEARTBEAT_S", "seconds between the comment lines sent on every event stream (keeps proxies from closing it)",
+            current: { SettingValue.text(seconds: $0.pubsub.heartbeat) },
+            apply: { $0.pubsub.heartbeat = .seconds(try SettingValue.integer($1, in: 1...3600)) }),
     ]
 
     private static let sessionSettings: [Setting] = [

@@ -28,6 +28,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var retry = RetryPolicy()
     /// Whether writes wait for replicas to confirm them (`WAIT`).
     public var replicaAcknowledgement = ReplicaAcknowledgement()
+    /// Event streams (`/subscribe`, `/psubscribe`): cap, per-stream buffer, heartbeat.
+    public var pubsub = PubSubConfiguration()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
     /// Threads that send single-command requests to Redis in pipelined batches while their HTTP

@@ -8,6 +8,7 @@ import Synchronization
 struct PoolStatsRendering: Sendable {
     let metrics: PoolMetrics
     let session: SessionMetrics
+    let pubsub: PubSubHub
     /// The pool's configured `minIdle` (the idle-min gauge).
     let minIdle: Int
 
@@ -23,6 +24,7 @@ struct PoolStatsRendering: Sendable {
         if case .up = statistics.availability { metrics.upGauge.set(to: 1) } else { metrics.upGauge.set(to: 0) }
         metrics.stalledGauge.set(to: statistics.stalledSince == nil ? 0 : 1)
         metrics.pendingGauge.set(to: Double(statistics.waiting))
+        _ = pubsub.statistics()  // sets the gateway_pubsub_* gauges
         return metrics.registry.emitToBuffer()
     }
 
@@ -67,6 +69,7 @@ struct PoolStatsRendering: Sendable {
         json.add("use_time", object: summary(metrics.useSummary.withLock { $0 }))
         json.add("create_time", object: summary(metrics.createSummary.withLock { $0 }))
         json.add("session_cache", object: session.json)
+        json.add("pubsub", object: pubsub.statistics())
         return json
     }
 
