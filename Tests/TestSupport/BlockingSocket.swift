@@ -12,9 +12,14 @@ public final class BlockingSocket: @unchecked Sendable {
 
     /// Connects to 127.0.0.1:`port` (from `sourceAddress`, e.g. another loopback address, when
     /// given); nil if the connection is refused or times out.
-    public init?(port: Int, timeoutSeconds: Int = 10, sourceAddress: String? = nil) {
+    /// `receiveBufferBytes` shrinks the kernel's receive buffer (a consumer that reads slowly
+    /// then holds little in flight).
+    public init?(port: Int, timeoutSeconds: Int = 10, sourceAddress: String? = nil, receiveBufferBytes: Int? = nil) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var size = receiveBufferBytes.map(Int32.init) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let sourceAddress {
             var source = sockaddr_in()
             source.sin_family = sa_family_t(AF_INET)

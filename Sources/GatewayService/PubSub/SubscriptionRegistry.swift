@@ -133,11 +133,18 @@ struct SubscriptionRegistry {
         return notices
     }
 
-    /// What a new connection sends to follow every topic someone listens to.
+    /// What a new connection sends to follow every topic someone listens to: one `SUBSCRIBE` and
+    /// one `PSUBSCRIBE`, naming the topics in the order listeners asked for them (so a stream's
+    /// `subscribe` events keep its path's order).
     func resubscription() -> [RedisCommand] {
+        var ordered: [Topic] = []
+        var seen: Set<Topic> = []
+        for id in listeners.keys.sorted() {
+            for topic in listeners[id]!.topics where seen.insert(topic).inserted { ordered.append(topic) }
+        }
         var commands: [RedisCommand] = []
         for kind in [Topic.Kind.channel, .pattern] {
-            let names = entries.keys.filter { $0.kind == kind }.map(\.name).sorted { $0.lexicographicallyPrecedes($1) }
+            let names = ordered.filter { $0.kind == kind }.map(\.name)
             guard let first = names.first else { continue }
             let command = Topic(kind: kind, name: first).subscribeCommand
             commands.append(RedisCommand(arguments: [Array(command.utf8)] + names))
