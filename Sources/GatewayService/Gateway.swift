@@ -90,8 +90,8 @@ public final class Gateway: Sendable {
         ).makeRouter()
         let logging = RequestLogging(logger: logger)
         var http = configuration.http
-        // Room for a fully percent-encoded key of the longest allowed size, plus headers.
-        http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 8 * 1024)
+        // Room for a fully percent-encoded key of the longest allowed size in the request line.
+        http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 1024)
         do throws(HTTPServerError) {
             server = try HTTPServer(configuration: http) { request, responder in
                 let answer = logging.responder(

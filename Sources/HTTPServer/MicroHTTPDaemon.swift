@@ -243,7 +243,7 @@ private func streamingResponse(_ stream: HTTPStream, core: DaemonCore, on connec
     let context = StreamContext(stream: stream, connection: Int(bitPattern: connection), core: core)
     core.streams.withLock { $0[ObjectIdentifier(stream)] = stream }
     let retained = Unmanaged.passRetained(context).toOpaque()
-    guard let created = MHD_create_response_from_callback(UInt64.max, 4 * 1024, streamReader, retained, streamFreed) else {
+    guard let created = MHD_create_response_from_callback(UInt64.max, 512, streamReader, retained, streamFreed) else {
         streamFreed(retained)
         return nil
     }

@@ -38,6 +38,11 @@ final class ClientSocket {
         Glibc.close(descriptor)
     }
 
+    /// Switches a blocking socket to non-blocking.
+    func makeNonBlocking() {
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+    }
+
     /// Writes from `bytes[offset...]`; returns bytes written, 0 when it would block, nil on error.
     func write(_ bytes: [UInt8], from offset: Int) -> Int? {
         let written = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

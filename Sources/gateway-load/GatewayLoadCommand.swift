@@ -15,7 +15,7 @@ struct GatewayLoadCommand: ParsableCommand {
 
 /// Options shared by `run` and `sweep`: the scenario.
 struct ScenarioOptions: ParsableArguments {
-    @Option(help: "cache-get, cache-set, mixed, pipeline, session-data or healthz")
+    @Option(help: "cache-get, cache-set, mixed, pipeline, session-data, healthz or pubsub")
     var scenario: String = "mixed"
     @Option(help: "Keys the cache scenarios spread over")
     var keys: Int = 1000
@@ -64,8 +64,10 @@ struct RunCommand: ParsableCommand {
     var allowRemote = false
     @Flag(help: "Print the summary as JSON")
     var json = false
+    @OptionGroup var pubsub: PubSubOptions
 
     func run() throws {
+        if scenario.scenario == "pubsub" { return try runPubSub() }
         guard connections > 0, threads > 0, duration > 0 else {
             throw ValidationError("connections, threads and duration must be positive")
         }
@@ -88,6 +90,60 @@ struct RunCommand: ParsableCommand {
         }
         if report.requests == 0 { throw ExitCode(2) }
     }
+
+    /// `--scenario pubsub`: streams and a paced publisher; delivery latency and loss.
+    private func runPubSub() throws {
+        guard pubsub.subscribers > 0, pubsub.rate > 0, duration > 0, threads > 0 else {
+            throw ValidationError("subscribers, rate, duration and threads must be positive")
+        }
+        var configuration = PubSubLoad.Configuration(target: try LoadTarget(parsing: target, allowRemote: allowRemote))
+        configuration.subscribers = pubsub.subscribers
+        configuration.rate = pubsub.rate
+        configuration.duration = .milliseconds(Int64(duration * 1000))
+        configuration.payloadBytes = max(valueBytes, 32)
+        configuration.threads = threads
+        configuration.channel = pubsub.channel
+        configuration.token = token ?? ProcessInfo.processInfo.environment["GATEWAY_LOAD_TOKEN"]
+        let usage = pubsub.gatewayPID.map(ProcessUsage.init(pid:))
+        let idle = usage?.sample()
+        var subscribed: ProcessUsage.Sample?
+        let report = try PubSubLoad(configuration: configuration).run(
+            progress: { message in
+                if !json { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            },
+            allSubscribed: { subscribed = usage?.sample() })
+        let before = subscribed
+        let after = usage?.sample()
+        let title = "pubsub against \(configuration.target), \(pubsub.subscribers) streams, \(pubsub.rate) messages/s"
+        if json {
+            print(report.json())
+        } else {
+            print(report.summary(title: title))
+        }
+        if let idle, let before, let after {
+            print(
+                "  gateway idle  RSS \(idle.residentKiB / 1024) MiB, threads \(idle.threads); with every stream open and "
+                    + "subscribed: RSS \(before.residentKiB / 1024) MiB (+\((before.residentKiB - idle.residentKiB) / max(pubsub.subscribers, 1)) KiB "
+                    + "per stream), threads \(before.threads)")
+            let seconds = Double(report.elapsed.components.seconds) + Double(report.elapsed.components.attoseconds) / 1e18
+            print(
+                "  gateway       CPU \(String(format: "%.1f", (after.cpuSeconds - before.cpuSeconds) / max(seconds, 0.001) * 100)) % of a core, "
+                    + "RSS \(after.residentKiB / 1024) MiB, threads \(after.threads)")
+        }
+        if report.received == 0 { throw ExitCode(2) }
+    }
+}
+
+/// Options of `--scenario pubsub`.
+struct PubSubOptions: ParsableArguments {
+    @Option(help: "pubsub: event streams to open")
+    var subscribers: Int = 1000
+    @Option(help: "pubsub: messages published per second (--duration bounds the run)")
+    var rate: Int = 100
+    @Option(help: "pubsub: the channel")
+    var channel: String = "gateway-load"
+    @Option(help: "pubsub: the gateway's process id, to report its CPU, RSS and threads")
+    var gatewayPID: Int32?
 }
 
 /// `gateway-load sweep`: start gateways across pool sizes and concurrency levels, report and chart.

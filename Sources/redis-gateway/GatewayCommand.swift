@@ -38,6 +38,7 @@ enum GatewayCommand {
         let logger = Logger(label: "redis-gateway")
 
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM])  // before any thread starts
+        OpenFileLimit.raise(toFit: configuration.http.connectionLimit + 1024, logger: logger)  // + Redis, files, margin
         let gateway: Gateway
         do {
             gateway = try Gateway(configuration: configuration, logger: logger)

@@ -88,6 +88,13 @@ extension GatewayConfiguration {
             current: { String($0.http.connectionTimeoutSeconds) },
             apply: { $0.http.connectionTimeoutSeconds = try SettingValue.integer($1, in: 1...86_400) }),
         Setting(
+            "GATEWAY_CONNECTION_BUFFER_BYTES",
+            "libmicrohttpd's buffer per client connection, for the request line and headers (414/431 beyond); every open "
+                + "connection holds it (zeroed between requests), so it sets the memory of 10,000 event streams. At least "
+                + "3 × `GATEWAY_MAX_KEY_BYTES` + 1024",
+            current: { String($0.http.connectionMemoryBytes) },
+            apply: { $0.http.connectionMemoryBytes = try SettingValue.integer($1, in: 4096...(1 << 24)) }),
+        Setting(
             "GATEWAY_MAX_BODY_BYTES", "largest request body (413 beyond)", current: { String($0.http.maxBodyBytes) },
             apply: { $0.http.maxBodyBytes = try SettingValue.integer($1, in: 0...(1 << 31)) }),
         Setting(

@@ -126,7 +126,11 @@ final class PubSubHub: Sendable {
         for stream in registry.withLock({ $0.streams }) { push(ServerSentEvent.heartbeat, to: stream) }
     }
 
+    /// Handles what one read brought, in order. Messages are gathered per stream and queued once
+    /// per stream per read: when Redis pushes faster than streams drain, each stream is woken once
+    /// for many messages instead of once per message.
     private func received(_ replies: [RedisValue]) {
+        var batch = Batch()
         for reply in replies {
             guard case .array(let parts) = reply, let kind = parts.first?.bytes else {
                 if let message = reply.errorMessage { logger.warning("Redis refused a subscription", metadata: ["error": "\(message)"]) }
@@ -135,39 +139,61 @@ final class PubSubHub: Sendable {
             switch (String(decoding: kind, as: UTF8.self), parts.count) {
             case ("message", 3):
                 guard let channel = parts[1].bytes, let payload = parts[2].bytes else { continue }
-                publish(to: Topic(kind: .channel, name: channel), fields: [kind, channel, payload])
+                gather(Topic(kind: .channel, name: channel), fields: [kind, channel, payload], into: &batch)
             case ("pmessage", 4):
                 guard let pattern = parts[1].bytes, let channel = parts[2].bytes, let payload = parts[3].bytes else { continue }
-                publish(to: Topic(kind: .pattern, name: pattern), fields: [kind, pattern, channel, payload])
+                gather(Topic(kind: .pattern, name: pattern), fields: [kind, pattern, channel, payload], into: &batch)
             case ("subscribe", 3), ("psubscribe", 3):
                 guard let name = parts[1].bytes else { continue }
+                flush(&batch)  // messages before the confirmation go first
                 let topic = Topic(kind: kind.first == UInt8(ascii: "p") ? .pattern : .channel, name: name)
                 deliver(registry.withLock { $0.confirmed(topic) })
             default:
                 continue  // unsubscribe confirmations
             }
         }
+        flush(&batch)
     }
 
-    /// Formats a message once (and once more in base64 if a stream wants it) and queues it to its audience.
-    private func publish(to topic: Topic, fields: [[UInt8]]) {
+    /// Messages of one read, gathered per stream in arrival order.
+    private struct Batch {
+        var order: [HTTPStream] = []
+        var bytes: [ObjectIdentifier: [UInt8]] = [:]
+    }
+
+    /// Formats a message once (and once more in base64 if a stream wants it) and adds it to the
+    /// batch of every stream in its audience.
+    private func gather(_ topic: Topic, fields: [[UInt8]], into batch: inout Batch) {
         metrics.messageReceived()
         let audience = registry.withLock { $0.audience(of: topic) }
         guard !audience.isEmpty else { return }
         let plain = ServerSentEvent.data(fields)
         var encoded: [UInt8]?
-        var queued = 0
         for (stream, base64) in audience {
-            let bytes: [UInt8]
+            let event: [UInt8]
             if base64 {
                 if encoded == nil { encoded = ServerSentEvent.data([fields[0]] + fields.dropFirst().map(ServerSentEvent.base64)) }
-                bytes = encoded!
+                event = encoded!
             } else {
-                bytes = plain
+                event = plain
             }
-            if push(bytes, to: stream) { queued += 1 }
+            let id = ObjectIdentifier(stream)
+            if batch.bytes[id] == nil {
+                batch.order.append(stream)
+                batch.bytes[id] = event
+            } else {
+                batch.bytes[id]!.append(contentsOf: event)
+            }
         }
-        metrics.deliveredTo(queued)
+        metrics.deliveredTo(audience.count)
+    }
+
+    /// Queues each stream's gathered messages with one send.
+    private func flush(_ batch: inout Batch) {
+        for stream in batch.order {
+            if let bytes = batch.bytes[ObjectIdentifier(stream)] { push(bytes, to: stream) }
+        }
+        batch = Batch()
     }
 
     private func deliver(_ notices: [SubscriptionRegistry.Notice]) {

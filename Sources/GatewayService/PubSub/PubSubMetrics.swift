@@ -25,7 +25,7 @@ final class PubSubMetrics: Sendable {
             registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help))
         }
         receivedCounter = counter("gateway_pubsub_messages_received", "Messages Redis pushed to the subscription connection")
-        deliveredCounter = counter("gateway_pubsub_messages_delivered", "Messages queued to event streams (one per stream)")
+        deliveredCounter = counter("gateway_pubsub_messages_delivered", "Messages fanned out to event streams (one per stream)")
         droppedCounter = counter("gateway_pubsub_subscribers_dropped", "Event streams closed because their consumer fell behind")
         resubscriptionsCounter = counter(
             "gateway_pubsub_resubscriptions", "Times the subscription connection was re-established and every subscription restored")
