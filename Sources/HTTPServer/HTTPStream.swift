@@ -109,7 +109,7 @@ public final class HTTPStream: Sendable {
                 if state.written == state.pending.count {
                     // An idle stream keeps at most a small buffer: 10,000 streams must not each hold
                     // the high-water mark of a burst.
-                    state.pending.removeAll(keepingCapacity: state.pending.capacity <= 2048)
+                    state.pending.removeAll(keepingCapacity: state.pending.capacity <= 256)
                     state.written = 0
                 } else if state.written >= 64 * 1024 {
                     state.pending.removeFirst(state.written)
