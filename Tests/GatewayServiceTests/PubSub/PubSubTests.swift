@@ -40,6 +40,9 @@ import Testing
         #expect(harness.request("POST", "/", text: #"["PUBLISH","\#(sport)","a,b with commas"]"#).status == 200)
         #expect(stream.next() == "data: message,\(news),hello")
         #expect(stream.next() == "data: message,\(sport),a,b with commas")
+        let metrics = harness.request("GET", "/metrics").text
+        #expect(metrics.contains("gateway_pubsub_subscribers 1") && metrics.contains("gateway_pubsub_channels 2"))
+        #expect(metrics.contains("gateway_pubsub_messages_delivered_total 2"))
     }
 
     @Test func patternsDeliverPatternMessages() throws {
