@@ -30,9 +30,10 @@ let package = Package(
     ],
     targets: [
         // 1. C edge: system libraries found through pkg-config, plus shims for what Swift cannot call.
+        // No pkgConfig: hiredis' .pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses (a warning on
+        // every build); the shim includes <hiredis/hiredis.h> and the module map links hiredis.
         .systemLibrary(
             name: "CHiredis",
-            pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
         .systemLibrary(

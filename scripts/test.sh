@@ -30,3 +30,7 @@ for server in redis-server "$valkey_server"; do
     echo "== SDK and rate-limit tests against $("$server" --version | cut -d' ' -f1-3)"
     REDIS_SERVER_BIN="$server" GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs Tests/SDKIntegration
 done
+
+# Monitoring: the alert rules' unit tests, promtool on /metrics, and a real Prometheus scraping a
+# gateway (installs Debian's prometheus when missing).
+bash scripts/prometheus-test.sh

@@ -41,7 +41,12 @@ public final class Gateway: Sendable {
             connect: { try factory.makeConnection() })
         self.pubsub = pubsub
         let follower = factory.locator.map {
-            FailoverFollower(locator: $0, pool: pool, logger: logger, onMove: { pubsub.masterMoved() })
+            FailoverFollower(
+                locator: $0, pool: pool, logger: logger,
+                onMove: {
+                    metrics.masterChanged()
+                    pubsub.masterMoved()
+                })
         }
         self.follower = follower
         let redis = RedisExecutor(

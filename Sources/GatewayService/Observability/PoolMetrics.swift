@@ -32,6 +32,7 @@ public final class PoolMetrics: ConnectionPoolObserver {
     private let stallSeconds: Counter
     private let leaks: Counter
     private let resends: Counter
+    private let masterChanges: Counter
     let upGauge: Gauge
     let stalledGauge: Gauge
     let idleGauge: Gauge
@@ -93,12 +94,14 @@ public final class PoolMetrics: ConnectionPoolObserver {
         leaks = counter("redis_gateway_pool_leaks_detected", "Borrows held longer than the leak-detection threshold")
         resends = counter(
             "redis_gateway_redis_resends", "Requests re-sent on a fresh connection after a failure that made it safe to do so")
+        masterChanges = counter(
+            "redis_gateway_master_changes", "Times the gateway moved to a new Redis master (a Sentinel failover followed)")
         upGauge = gauge("redis_gateway_pool_up", "1 while Redis accepts connections, 0 while down")
         idleGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
+            descriptor: .init(metricName: "db_client_connection_usage", unitName: "", helpText: "Connections open now, by state"),
             labels: [("db_client_connection_state", "idle")] + pool)
         usedGauge = registry.makeGauge(
-            descriptor: .init(metricName: "db_client_connection_count", unitName: "", helpText: "Connections open now, by state"),
+            descriptor: .init(metricName: "db_client_connection_usage", unitName: "", helpText: "Connections open now, by state"),
             labels: [("db_client_connection_state", "used")] + pool)
         maxGauge = gauge("db_client_connection_max", "Most connections the pool may open")
         idleMinGauge = gauge("db_client_connection_idle_min", "Idle connections the pool keeps open")
@@ -152,6 +155,11 @@ public final class PoolMetrics: ConnectionPoolObserver {
 
     public func leakDetected(_ report: LeakReport) {
         leaks.increment()
+    }
+
+    /// The gateway moved to a new master (Sentinel announced it, or a request's suspicion confirmed it).
+    func masterChanged() {
+        masterChanges.increment()
     }
 
     /// A request was re-sent after `error` (the retry policy allowed it).

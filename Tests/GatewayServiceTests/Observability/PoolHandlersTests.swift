@@ -40,8 +40,8 @@ import Testing
         }
         let text = metrics.text
         let pool = "db_client_connection_pool_name=\"127.0.0.1:\(RedisServer.shared.port)/0\""
-        #expect(text.contains("db_client_connection_count{db_client_connection_state=\"idle\",\(pool)}"))
-        #expect(text.contains("db_client_connection_count{db_client_connection_state=\"used\",\(pool)} 0"))
+        #expect(text.contains("db_client_connection_usage{db_client_connection_state=\"idle\",\(pool)}"))
+        #expect(text.contains("db_client_connection_usage{db_client_connection_state=\"used\",\(pool)} 0"))
         #expect(text.contains("db_client_connection_max{\(pool)} 4"))
         for name in [
             "db_client_connection_idle_min", "db_client_connection_pending_requests", "db_client_connection_timeouts_total",
