@@ -1,7 +1,14 @@
 # redis-gateway: multi-stage build. The builder compiles a release binary with the Swift runtime
 # linked statically; the runtime image holds only the C libraries it calls and runs as non-root.
+#
+# BUILDER_IMAGE and RUNTIME_IMAGE default to the official images. Where no registry answers,
+# scripts/container-test.sh passes local stand-ins (a debootstrapped bookworm, and a builder made
+# from it with the Swift toolchain mounted into the build).
+ARG BUILDER_IMAGE=swift:6.2-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
-FROM swift:6.2-bookworm AS builder
+# hadolint ignore=DL3006
+FROM ${BUILDER_IMAGE} AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libmicrohttpd-dev libhiredis-dev libsqlite3-dev pkg-config \
@@ -12,12 +19,13 @@ COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Benchmarks ./Benchmarks
 RUN swift build -c release --product redis-gateway --static-swift-stdlib \
-    && install -D .build/release/redis-gateway /out/redis-gateway
+    && install -D --strip .build/release/redis-gateway /out/redis-gateway
 
-FROM debian:bookworm-slim
+# hadolint ignore=DL3006
+FROM ${RUNTIME_IMAGE}
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmicrohttpd12 libhiredis0.14 libsqlite3-0 libstdc++6 curl \
+    && apt-get install -y --no-install-recommends libmicrohttpd12 libhiredis0.14 libsqlite3-0 libstdc++6 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gateway \
@@ -30,7 +38,9 @@ ENV GATEWAY_HOST=0.0.0.0 \
     REDIS_URL=redis://redis:6379/0
 VOLUME ["/var/lib/redis-gateway"]
 EXPOSE 8080
+# The binary checks itself (GET /healthz on the port its settings name, so a changed GATEWAY_PORT
+# is followed): no curl in the image.
 HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
-    CMD ["curl", "-fsS", "http://127.0.0.1:8080/healthz"]
+    CMD ["/usr/local/bin/redis-gateway", "--health-check"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/redis-gateway"]

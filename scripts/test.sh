@@ -31,6 +31,9 @@ for server in redis-server "$valkey_server"; do
     REDIS_SERVER_BIN="$server" GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs Tests/SDKIntegration
 done
 
+# The contract: schemathesis with every check over openapi.yaml against a live gateway; no findings.
+bash scripts/contract-test.sh
+
 # Monitoring: the alert rules' unit tests, promtool on /metrics, and a real Prometheus scraping a
 # gateway (installs Debian's prometheus when missing).
 bash scripts/prometheus-test.sh

@@ -22,6 +22,9 @@ enum GatewayCommand {
             case .settingsTable:
                 print(SettingsCommandLine.markdownTable, terminator: "")
                 return
+            case .healthCheck(let environment):
+                let target = try GatewayConfiguration(environment: environment)
+                exit(HealthCheck.run(host: target.http.host, port: target.http.port))
             case .run(let environment):
                 configuration = try GatewayConfiguration(environment: environment)
             }

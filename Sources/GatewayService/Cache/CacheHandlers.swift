@@ -72,8 +72,8 @@ struct CacheHandlers: Sendable {
             key = try validKey(request)
             set = [Array("SET".utf8), key, request.body]
             if let ttlText = request.queryValue("ttl") {
-                guard let ttl = Int(ttlText), ttl > 0 else {
-                    throw .badRequest("ttl must be a positive whole number of seconds, got '\(ttlText)'")
+                guard let ttl = Int(ttlText), (1...Self.maxSeconds).contains(ttl) else {
+                    throw .badRequest("ttl must be a whole number of seconds from 1 to \(Self.maxSeconds), got '\(ttlText)'")
                 }
                 set += [Array("EX".utf8), Array(String(ttl).utf8)]
             }
@@ -201,6 +201,10 @@ struct CacheHandlers: Sendable {
         return accept.lowercased().contains("application/octet-stream")
     }
 
+    /// The longest expiry accepted (`ttl`, `seconds`): 2³¹ − 1 seconds, about 68 years, as
+    /// openapi.yaml states; Redis itself refuses expiries whose milliseconds overflow.
+    static let maxSeconds = 2_147_483_647
+
     private struct ExpireBody: Decodable {
         let seconds: Int
     }
@@ -209,7 +213,9 @@ struct CacheHandlers: Sendable {
         guard let decoded = try? JSONDecoder().decode(ExpireBody.self, from: Data(body)) else {
             throw .badRequest(#"body must be JSON {"seconds": N} with N a whole number"#)
         }
-        guard decoded.seconds > 0 else { throw .badRequest("seconds must be positive, got \(decoded.seconds)") }
+        guard (1...Self.maxSeconds).contains(decoded.seconds) else {
+            throw .badRequest("seconds must be from 1 to \(Self.maxSeconds), got \(decoded.seconds)")
+        }
         return decoded.seconds
     }
 }

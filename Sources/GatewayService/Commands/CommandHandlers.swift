@@ -187,17 +187,26 @@ enum ResponseFormat {
     case resp2
 
     init(_ request: HTTPRequest, allowRESP2: Bool) throws(GatewayError) {
-        let base64 = request.header("upstash-encoding")?.lowercased() == "base64"
+        let base64 = try Self.base64(request)
         switch request.header("upstash-response-format")?.lowercased() {
         case nil, "json":
             self = .json(base64 ? .base64 : .text)
         case "resp2":
-            if base64 { throw .badRequest("ERR Upstash-Response-Format resp2 cannot be combined with Upstash-Encoding base64") }
+            // The raw RESP2 bytes are binary-safe already: base64 (a JSON string encoding) does not apply.
             if !allowRESP2 { throw .badRequest("ERR Upstash-Response-Format resp2 is not supported for /multi-exec") }
             self = .resp2
         case let other?:
             throw .badRequest("ERR Upstash-Response-Format must be json or resp2, got '\(other)'")
         }
+    }
+
+    /// Whether `Upstash-Encoding: base64` was asked for; 400 for any other value.
+    static func base64(_ request: HTTPRequest) throws(GatewayError) -> Bool {
+        guard let encoding = request.header("upstash-encoding") else { return false }
+        guard encoding.lowercased() == "base64" else {
+            throw .badRequest("ERR Upstash-Encoding must be base64, got '\(encoding)'")
+        }
+        return true
     }
 }
 

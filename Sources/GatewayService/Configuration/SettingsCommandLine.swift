@@ -11,6 +11,9 @@ public enum SettingsCommandLine {
         case help
         /// Print README's settings table (Markdown).
         case settingsTable
+        /// Ask the gateway this configuration describes for `/healthz` and exit 0 only on a 200 (the
+        /// container's HEALTHCHECK, without shipping curl in the image).
+        case healthCheck(environment: [String: String])
     }
 
     /// Reads `arguments` (without the program name) over `environment`; throws for an unknown flag or
@@ -19,12 +22,17 @@ public enum SettingsCommandLine {
         let byFlag = Dictionary(
             uniqueKeysWithValues: GatewayConfiguration.settings.filter(\.hasFlag).map { ($0.flag, $0) })
         var environment = environment
+        var healthCheck = false
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
             if argument == "--help" || argument == "-h" { return .help }
             if argument == "--settings-table" { return .settingsTable }
+            if argument == "--health-check" {
+                healthCheck = true
+                continue
+            }
             let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let setting = byFlag[String(parts[0])] else {
                 throw ConfigurationError(setting: argument, message: "unknown option (see --help)")
@@ -37,7 +45,7 @@ public enum SettingsCommandLine {
                 index += 1
             }
         }
-        return .run(environment: environment)
+        return healthCheck ? .healthCheck(environment: environment) : .run(environment: environment)
     }
 
     /// `--help`: usage, then every setting with its flag, variable and default.
@@ -55,7 +63,9 @@ public enum SettingsCommandLine {
             let flag = setting.hasFlag ? setting.flag : "(environment only)"
             text += "  \(flag) (env \(setting.name); default \(setting.defaultText))\n      \(plain(setting.help))\n"
         }
-        text += "  --settings-table\n      print the settings as README's Markdown table\n  -h, --help\n      show this help\n"
+        text += "  --settings-table\n      print the settings as README's Markdown table\n"
+        text += "  --health-check\n      GET /healthz of the gateway these settings describe; exit 0 on 200 (the container's HEALTHCHECK)\n"
+        text += "  -h, --help\n      show this help\n"
         return text
     }
 

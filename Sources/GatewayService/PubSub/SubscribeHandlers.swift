@@ -14,7 +14,7 @@ struct SubscribeHandlers: Sendable {
         guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty }) else {
             throw .badRequest("ERR \(command) needs one or more non-empty \(kind == .channel ? "channel" : "pattern") names in the path")
         }
-        let base64 = request.header("upstash-encoding")?.lowercased() == "base64"
+        let base64 = try ResponseFormat.base64(request)
         let stream = try hub.open(names.map { SubscriptionRegistry.Topic(kind: kind, name: $0) }, base64: base64)
         return .streaming(
             stream,

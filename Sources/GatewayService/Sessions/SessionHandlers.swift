@@ -82,13 +82,7 @@ struct SessionHandlers: Sendable {
         guard let text = request.parameterString("id"), let id = Int64(text), id > 0 else {
             throw .badRequest("the user id must be a positive whole number")
         }
-        struct Body: Decodable {
-            let name: String?
-            let email: String?
-        }
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), body.name != nil || body.email != nil else {
-            throw .badRequest(#"body must be JSON {"name": ..., "email": ...} with at least one of them"#)
-        }
+        let body = try UserUpdate(parsing: request.body)
         let updated: User?
         do {
             updated = try users.update(id: id, name: body.name, email: body.email)

@@ -104,8 +104,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ("PUT", "?ttl=0", ""), ("PUT", "?ttl=-5", ""), ("PUT", "?ttl=abc", ""), ("PUT", "?nx=maybe", ""),
+        ("PUT", "?ttl=0", ""), ("PUT", "?ttl=-5", ""), ("PUT", "?ttl=abc", ""), ("PUT", "?ttl=2147483648", ""), ("PUT", "?nx=maybe", ""),
         ("POST", "/expire", "not json"), ("POST", "/expire", #"{"seconds": "5"}"#), ("POST", "/expire", #"{"seconds": 0}"#),
+        ("POST", "/expire", #"{"seconds": 2147483648}"#),
         ("POST", "/expire", #"{"secs": 5}"#),
     ])
     func malformedInputIs400WithAJSONError(_ method: String, _ suffix: String, _ body: String) {

@@ -160,8 +160,11 @@ import Testing
         let raw = post("/", #"["GET","\#(key)"]"#, headers: [("Upstash-Response-Format", "resp2")])
         #expect(raw.headers["content-type"] == "application/octet-stream")
         #expect(raw.text == "$3\r\nabc\r\n")
-        #expect(post("/", #"["GET","k"]"#, headers: [("Upstash-Response-Format", "resp2"), ("Upstash-Encoding", "base64")]).status == 400)
+        let both = post("/", #"["GET","\#(key)"]"#, headers: [("Upstash-Response-Format", "resp2"), ("Upstash-Encoding", "base64")])
+        #expect(both.text == "$3\r\nabc\r\n", "resp2 is binary-safe already: base64 does not apply to it")
         #expect(post("/", #"["GET","k"]"#, headers: [("Upstash-Response-Format", "xml")]).status == 400)
+        let unknownEncoding = post("/", #"["GET","k"]"#, headers: [("Upstash-Encoding", "base32")])
+        #expect(unknownEncoding.status == 400 && unknownEncoding.text.contains("Upstash-Encoding must be base64"))
     }
 
     @Test func theSyncTokenChangesWithWritesOnly() {

@@ -111,6 +111,12 @@ import Testing
         #expect(SettingsCommandLine.help.contains("--wait-timeout-ms (env GATEWAY_WAIT_TIMEOUT_MS; default 2000)"))
     }
 
+    @Test func healthCheckReadsTheSettingsAroundIt() throws {
+        let request = try SettingsCommandLine.parse(["--health-check", "--port", "9000"], environment: ["GATEWAY_HOST": "0.0.0.0"])
+        #expect(request == .healthCheck(environment: ["GATEWAY_HOST": "0.0.0.0", "GATEWAY_PORT": "9000"]))
+        #expect(try SettingsCommandLine.parse(["--port", "9000"], environment: [:]) == .run(environment: ["GATEWAY_PORT": "9000"]))
+    }
+
     @Test func theSummaryMasksTokens() throws {
         let configuration = try GatewayConfiguration(environment: ["GATEWAY_TOKENS": "secret-token"])
         #expect(configuration.summary.contains("GATEWAY_TOKENS=****") && !configuration.summary.joined().contains("secret-token"))

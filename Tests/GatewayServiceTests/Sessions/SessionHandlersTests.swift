@@ -105,6 +105,10 @@ import Testing
         }
         #expect(harness.request("PUT", "/api/users/100000", text: #"{"name": "x"}"#).status == 404)
         #expect(harness.request("PUT", "/api/users/5", text: #"{}"#).status == 400)
+        #expect(harness.request("PUT", "/api/users/5", text: #"{"name": "x", "email": null}"#).status == 400, "null is not a string")
+        #expect(harness.request("PUT", "/api/users/5", text: #"{"name": 7}"#).status == 400)
+        let typo = harness.request("PUT", "/api/users/5", text: #"{"emial": "a@b.c"}"#)
+        #expect(typo.status == 400 && typo.text.contains("'emial' is not one of them"))
         #expect(harness.request("PUT", "/api/users/abc", text: #"{"name": "x"}"#).status == 400)
     }
 
