@@ -64,6 +64,19 @@ import Testing
         #expect(exact.status == 200)
     }
 
+    /// libmicrohttpd answers these two itself, before any handler runs, with its own HTML body (it
+    /// offers no hook to replace it): the statuses are right, the connection closes, and the server
+    /// keeps serving. README's status table says so.
+    @Test func anOversizedURLIs414AndOversizedHeadersAre431() throws {
+        let server = try echoServer()
+        let longURL = try #require(HTTPTestClient(port: server.port).request("GET", "/" + String(repeating: "u", count: 20_000)))
+        #expect(longURL.status == 414)
+        let bigHeader = try #require(
+            HTTPTestClient(port: server.port).request("GET", "/x", headers: [("X-Big", String(repeating: "h", count: 70_000))]))
+        #expect(bigHeader.status == 431)
+        #expect(HTTPTestClient(port: server.port).request("GET", "/x")?.status == 200)
+    }
+
     @Test func aMalformedEscapeIs400() throws {
         let server = try echoServer()
         let response = try #require(HTTPTestClient(port: server.port).request("GET", "/bad%zz"))
