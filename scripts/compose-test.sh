@@ -23,6 +23,7 @@ cleanup() {
   "${compose[@]}" down -v >>"$log" 2>&1 || true
   podman network rm "${project}_default" >/dev/null 2>&1 || true  # podman-compose 1.0.3 leaves it
   rm -f "$log"
+  stop_started
 }
 trap cleanup EXIT
 

@@ -52,4 +52,4 @@ build_gateway_image() {
     "${mounts[@]}" -t "$1" .
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source scripts/loopback.sh

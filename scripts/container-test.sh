@@ -22,20 +22,15 @@ echo "built in $(( $(date +%s) - start )) s"
 size_mb=$(( $(podman image inspect --format '{{.Size}}' "$image") / 1000000 ))
 echo "image size: $size_mb MB (target ≤ 150 MB)"
 
-work="$(mktemp -d)"
-redis_pid=""
 container=""
 cleanup() {
   if [ -n "$container" ]; then podman rm -f "$container" >/dev/null 2>&1 || true; fi
-  if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
-  rm -rf "$work" "$build_log"
+  rm -f "$build_log"
+  stop_started
 }
 trap cleanup EXIT
-redis_port="$(free_port)"; gateway_port="$(free_port)"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --daemonize no --loglevel warning \
-  >"$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_redis
+gateway_port="$(free_port)"
 
 echo "== podman run"
 container="$(podman run -d --network host --ulimit nofile=1024:1024 --ulimit nproc=1000:1000 \

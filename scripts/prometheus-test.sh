@@ -14,22 +14,10 @@ bash scripts/setup.sh prometheus curl python3 >/dev/null
 echo "== promtool: rules, their unit tests, the config"
 (cd deploy/prometheus && promtool check rules alerts.yml >/dev/null && promtool test rules alerts_test.yml && promtool check config prometheus.yml >/dev/null)
 
-gateway_binary="${GATEWAY_BINARY:-$(swift build --show-bin-path)/redis-gateway}"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-redis_port="$(free_port)"; gateway_port="$(free_port)"; prometheus_port="$(free_port)"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --daemonize no --loglevel warning \
-  >"$work/redis.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-REDIS_URL="redis://127.0.0.1:$redis_port/0" GATEWAY_PORT="$gateway_port" GATEWAY_LOG_LEVEL=warning \
-  GATEWAY_DATABASE_PATH="$work/users.sqlite" "$gateway_binary" >"$work/gateway.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 200); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+source scripts/loopback.sh
+start_redis
+start_gateway
+prometheus_port="$(free_port)"
 
 echo "== promtool check metrics on /metrics"
 curl -fs -X PUT --data-binary v "http://127.0.0.1:$gateway_port/cache/prometheus-probe" >/dev/null

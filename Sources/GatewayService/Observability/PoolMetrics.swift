@@ -50,12 +50,8 @@ public final class PoolMetrics: ConnectionPoolObserver {
         self.poolName = poolName
         let pool = [("db_client_connection_pool_name", poolName)]
         let registry = self.registry
-        func counter(_ name: String, _ help: String) -> Counter {
-            registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: pool)
-        }
-        func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: pool)
-        }
+        func counter(_ name: String, _ help: String) -> Counter { registry.counter(name, help, labels: pool) }
+        func gauge(_ name: String, _ help: String) -> Gauge { registry.gauge(name, help, labels: pool) }
         let buckets: [Duration] = [
             .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
             .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),

@@ -1,0 +1,32 @@
+# Sourced by the scripts that start their own servers on loopback: free ports, a scratch folder,
+# and everything started stopped by PID on exit, said once.
+#   start_redis           → $redis_port (a redis-server with no persistence, answering PING)
+#   start_gateway [ENV=…] → $gateway_port (the gateway against that Redis, answering /healthz);
+#                           the binary is $GATEWAY_BINARY, or the debug build
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+work="$(mktemp -d)"
+pids=()
+stop_started() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_started EXIT
+
+start_redis() {
+  redis_port="$(free_port)"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --daemonize no \
+    --loglevel warning >"$work/redis.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "redis-server did not start"; cat "$work/redis.log"; return 1
+}
+
+start_gateway() {
+  gateway_port="$(free_port)"
+  local binary="${GATEWAY_BINARY:-$(swift build --show-bin-path)/redis-gateway}"
+  env "$@" REDIS_URL="redis://127.0.0.1:$redis_port/0" GATEWAY_PORT="$gateway_port" GATEWAY_LOG_LEVEL=warning \
+    GATEWAY_DATABASE_PATH="$work/users-$gateway_port.sqlite" "$binary" >"$work/gateway-$gateway_port.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 200); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "the gateway did not start"; cat "$work/gateway-$gateway_port.log"; return 1
+}
