@@ -105,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "gateway-load",
             dependencies: [
-                "LoadTesting",
+                "LoadTesting", "CoreUtilities",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -26,7 +26,7 @@ struct EventLoop {
         var random = SplitMix(seed: seed)
         var connections = (0..<connectionCount).map { _ in Connection() }
         var sequence = 0
-        let timeoutNanos = UInt64(configuration.requestTimeout.secondsValue * 1e9)
+        let timeoutNanos = UInt64(configuration.requestTimeout.secondsDouble * 1e9)
         var finished = false
 
         func fail(_ index: Int, _ kind: String) {

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Histogram
 
 /// What a load run measured.
@@ -18,7 +19,7 @@ public struct LoadReport: Sendable {
     public var successRate: Double { requests == 0 ? 0 : Double(successes) / Double(requests) }
     /// Completed requests per second.
     public var requestsPerSecond: Double {
-        let seconds = elapsed.secondsValue
+        let seconds = elapsed.secondsDouble
         return seconds > 0 ? Double(requests) / seconds : 0
     }
 
@@ -37,7 +38,7 @@ public struct LoadReport: Sendable {
     /// A human-readable summary.
     public func summary(title: String) -> String {
         var lines = [title]
-        lines.append("  requests      \(requests) in \(format(elapsed.secondsValue, 2)) s")
+        lines.append("  requests      \(requests) in \(format(elapsed.secondsDouble, 2)) s")
         lines.append("  successes     \(successes) (\(format(successRate * 100, 2)) %)")
         for (kind, count) in failures.sorted(by: { $0.key < $1.key }) { lines.append("  failed        \(count) \(kind)") }
         lines.append("  requests/s    \(format(requestsPerSecond, 1))")
@@ -53,18 +54,11 @@ public struct LoadReport: Sendable {
         let failureFields = failures.sorted(by: { $0.key < $1.key }).map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
         return """
             {"scenario":"\(scenario)","connections":\(connections),"requests":\(requests),"successes":\(successes),\
-            "failures":{\(failureFields)},"success_rate":\(successRate),"elapsed_seconds":\(elapsed.secondsValue),\
+            "failures":{\(failureFields)},"success_rate":\(successRate),"elapsed_seconds":\(elapsed.secondsDouble),\
             "requests_per_second":\(requestsPerSecond),"latency_ms":{"p50":\(latencyMilliseconds(50)),\
             "p90":\(latencyMilliseconds(90)),"p99":\(latencyMilliseconds(99)),"p99_9":\(latencyMilliseconds(99.9)),\
             "max":\(Double(latency.max) / 1000)}}
             """
-    }
-}
-
-extension Duration {
-    /// Seconds as a floating-point number.
-    var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Foundation
 import Histogram
 import Synchronization
@@ -85,7 +86,7 @@ public struct PubSubLoad: Sendable {
         let started = clock.now
         let published = try publish()
         let publishElapsed = clock.now - started
-        Thread.sleep(forTimeInterval: configuration.settle.secondsValue)
+        Thread.sleep(forTimeInterval: configuration.settle.secondsDouble)
         flags.stop.store(true, ordering: .relaxed)
         finished.wait()
         var report = PubSubReport(subscribers: configuration.subscribers, published: published, elapsed: publishElapsed)
@@ -97,7 +98,7 @@ public struct PubSubLoad: Sendable {
     private func publish() throws(LoadTestError) -> Int {
         let socket = try ClientSocket(target: configuration.target, nonBlocking: false)
         let padding = String(repeating: "p", count: max(0, configuration.payloadBytes - 24))
-        let total = Int(Double(configuration.rate) * configuration.duration.secondsValue)
+        let total = Int(Double(configuration.rate) * configuration.duration.secondsDouble)
         let interval = 1_000_000_000 / UInt64(max(configuration.rate, 1))
         let start = ClientSocket.now()
         var succeeded = 0
@@ -226,10 +227,10 @@ public struct PubSubReport: Sendable {
 
     /// A human-readable summary.
     public func summary(title: String) -> String {
-        let rate = elapsed.secondsValue > 0 ? Double(published) / elapsed.secondsValue : 0
+        let rate = elapsed.secondsDouble > 0 ? Double(published) / elapsed.secondsDouble : 0
         return """
             \(title)
-              published     \(published) messages in \(String(format: "%.2f", elapsed.secondsValue)) s (\(Int(rate))/s)
+              published     \(published) messages in \(String(format: "%.2f", elapsed.secondsDouble)) s (\(Int(rate))/s)
               delivered     \(received) of \(expected) (lost \(lost), \(String(format: "%.3f", expected == 0 ? 0 : Double(lost) * 100 / Double(expected))) %)
               latency ms    p50 \(latencyMilliseconds(50))  p90 \(latencyMilliseconds(90))  p99 \(latencyMilliseconds(99))  max \(latencyMilliseconds(100))
               dropped \(dropped), gaps \(gaps), closed \(closed), malformed \(malformed)

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Synchronization
 
 /// Hands out permission for each request until the count or the deadline runs out; shared by the
@@ -11,7 +12,7 @@ final class RequestBudget: Sendable {
 
     init(maxRequests: Int?, duration: Duration?, start: UInt64) {
         self.maxRequests = maxRequests ?? Int.max
-        let nanos = duration.map { UInt64(max($0.secondsValue, 0) * 1e9) } ?? UInt64.max / 2
+        let nanos = duration.map { UInt64(max($0.secondsDouble, 0) * 1e9) } ?? UInt64.max / 2
         self.deadline = start &+ nanos
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreUtilities
 import Foundation
 import LoadTesting
 
@@ -125,7 +126,7 @@ struct RunCommand: ParsableCommand {
                 "  gateway idle  RSS \(idle.residentKiB / 1024) MiB, threads \(idle.threads); with every stream open and "
                     + "subscribed: RSS \(before.residentKiB / 1024) MiB (+\((before.residentKiB - idle.residentKiB) / max(pubsub.subscribers, 1)) KiB "
                     + "per stream), threads \(before.threads)")
-            let seconds = Double(report.elapsed.components.seconds) + Double(report.elapsed.components.attoseconds) / 1e18
+            let seconds = report.elapsed.secondsDouble
             print(
                 "  gateway       CPU \(String(format: "%.1f", (after.cpuSeconds - before.cpuSeconds) / max(seconds, 0.001) * 100)) % of a core, "
                     + "RSS \(after.residentKiB / 1024) MiB, threads \(after.threads)")
