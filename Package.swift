@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "GatewayService",
                 "HTTPServer",
+                "CoreUtilities",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

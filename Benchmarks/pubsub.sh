@@ -15,34 +15,20 @@ cd "$(dirname "$0")/.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
 duration="${1:-10}"
 cases="${2:-1000x1000 10000x100}"
-ulimit -n "$(ulimit -Hn)"  # 10,000 streams are 10,000 sockets on each side
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-work="$(mktemp -d)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source scripts/loopback.sh  # free_port, start_redis, start_gateway; everything stopped by PID on exit
 
 swift build -c release --product redis-gateway >/dev/null
 swift build -c release --product gateway-load >/dev/null
-
-redis_port="$(free_port)"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --daemonize no \
-  --loglevel warning >"$work/redis.log" 2>&1 &
-pids+=("$!")
-for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_redis
 
 for case in $cases; do
 for binary in .build/release/redis-gateway ${VARIANT_BIN:-}; do
   subscribers="${case%x*}"
   rate="${case#*x}"
-  gateway_port="$(free_port)"
-  REDIS_URL="redis://127.0.0.1:$redis_port/0" GATEWAY_CONNECTION_LIMIT=$((subscribers + 100)) \
-    GATEWAY_MAX_SUBSCRIBERS=$((subscribers + 10)) GATEWAY_DATABASE_PATH="$work/users-$gateway_port.sqlite" \
-    "$binary" --port "$gateway_port" --log-level warning >"$work/gateway-$gateway_port.log" 2>&1 &
-  gateway_pid=$!
-  pids+=("$gateway_pid")
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+  GATEWAY_BINARY="$binary" start_gateway GATEWAY_CONNECTION_LIMIT=$((subscribers + 100)) \
+    GATEWAY_MAX_SUBSCRIBERS=$((subscribers + 10))
+  gateway_pid="${pids[-1]}"
   echo "== $subscribers streams, $rate messages/s, ${duration} s: $binary"
   .build/release/gateway-load --scenario pubsub --target "http://127.0.0.1:$gateway_port" --subscribers "$subscribers" \
     --rate "$rate" --duration "$duration" --threads 1 --gateway-pid "$gateway_pid" 2>/dev/null

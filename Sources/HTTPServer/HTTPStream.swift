@@ -83,11 +83,6 @@ public final class HTTPStream: Sendable {
         if closed { handler() }
     }
 
-    /// Bytes queued and not yet written.
-    public var pendingBytes: Int {
-        state.withLock { $0.pending.count - $0.written }
-    }
-
     /// True once the connection has ended.
     public var isClosed: Bool {
         state.withLock { $0.closed }

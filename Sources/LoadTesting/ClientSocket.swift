@@ -30,8 +30,8 @@ final class ClientSocket {
             Glibc.close(fd)
             throw LoadTestError(code == ECONNREFUSED ? "connection refused" : "connect failed (errno \(code))")
         }
-        if nonBlocking { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         descriptor = fd
+        if nonBlocking { makeNonBlocking() }
     }
 
     deinit {

@@ -41,7 +41,7 @@ public struct PubSubLoad: Sendable {
     /// Opens the streams, waits until each is subscribed, publishes, and reports.
     /// `allSubscribed` runs once every stream is subscribed, before the first publish.
     public func run(progress: (@Sendable (String) -> Void)? = nil, allSubscribed: () -> Void = {}) throws(LoadTestError) -> PubSubReport {
-        raiseDescriptorLimit(to: configuration.subscribers + 256)
+        OpenFileLimit.raise(to: configuration.subscribers + 256)
         let threads = max(1, min(configuration.threads, configuration.subscribers))
         var groups: [[ClientSocket]] = Array(repeating: [], count: threads)
         let request = Array(
@@ -243,14 +243,6 @@ public struct PubSubReport: Sendable {
             + #""lost":\#(lost),"p50_ms":\#(latencyMilliseconds(50)),"p90_ms":\#(latencyMilliseconds(90)),"p99_ms":\#(latencyMilliseconds(99)),"#
             + #""max_ms":\#(latencyMilliseconds(100)),"dropped":\#(dropped),"gaps":\#(gaps),"closed":\#(closed)}"#
     }
-}
-
-/// Raises the soft limit on open files (up to the hard limit): 10,000 streams need 10,000 sockets.
-func raiseDescriptorLimit(to wanted: Int) {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(wanted) else { return }
-    limit.rlim_cur = min(rlim_t(wanted), limit.rlim_max)
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
 /// Hands a non-Sendable value to exactly one other thread.

@@ -1,3 +1,4 @@
+import CoreUtilities
 import Foundation
 import GatewayService
 import HTTPServer
@@ -41,7 +42,12 @@ enum GatewayCommand {
         let logger = Logger(label: "redis-gateway")
 
         let signals = SignalWaiter(signals: [SIGINT, SIGTERM])  // before any thread starts
-        OpenFileLimit.raise(toFit: configuration.http.connectionLimit + 1024, logger: logger)  // + Redis, files, margin
+        let needed = configuration.http.connectionLimit + 1024  // + Redis, files, margin
+        if OpenFileLimit.raise(to: needed) < needed {
+            logger.warning(
+                "the open-files limit is below what the connection limits need; raise it (ulimit -n, --ulimit nofile=)",
+                metadata: ["needed": "\(needed)"])
+        }
         let gateway: Gateway
         do {
             gateway = try Gateway(configuration: configuration, logger: logger)

@@ -6,15 +6,6 @@ import Testing
 /// Event streams seen from outside the process: 1,000 open streams add no thread, and SIGTERM
 /// gives every stream a final event and the process exits 0.
 @Suite(.serialized) struct PubSubProcessTests {
-    /// A field of `/proc/<pid>/status` (`Threads`, `VmRSS` in kB).
-    func status(_ process: GatewayProcess, _ field: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8) else { return -1 }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") ?? -1
-        }
-        return -1
-    }
-
     @Test(.timeLimit(.minutes(2)))
     func thousandStreamsAddNoThreadAndSigtermEndsThemAll() throws {
         let redis = RedisServer()
@@ -26,14 +17,15 @@ import Testing
             return
         }
         #expect(first.next() == "data: subscribe,crowd,1")
-        let threadsBefore = status(gateway, "Threads")
-        let rssBefore = status(gateway, "VmRSS")
+        let usage = ProcessUsage(pid: gateway.pid)
+        let before = usage.sample()
         let streams = (0..<1000).compactMap { _ in open() }
         #expect(streams.count == 1000)
         for stream in streams { #expect(stream.next() == "data: subscribe,crowd,1") }
-        #expect(status(gateway, "Threads") == threadsBefore, "1,000 open streams add no thread")
-        let rssGrowth = status(gateway, "VmRSS") - rssBefore
-        print("1,000 streams: threads \(threadsBefore), RSS +\(rssGrowth) kB")
+        let after = usage.sample()
+        #expect(after.threads == before.threads, "1,000 open streams add no thread")
+        let rssGrowth = after.residentKiB - before.residentKiB
+        print("1,000 streams: threads \(before.threads), RSS +\(rssGrowth) kB")
         #expect(rssGrowth < 40_000, "1,000 idle streams cost \(rssGrowth) kB")
         #expect(redis.command(["PUBLISH", "crowd", "hello"]) == ":1", "one Redis subscription")
         for stream in streams + [first] { #expect(stream.next() == "data: message,crowd,hello") }
