@@ -119,7 +119,8 @@ let package = Package(
         ),
 
         // Tests mirror the sources; TestSupport starts a real redis-server.
-        .target(name: "TestSupport", dependencies: ["CoreUtilities"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport", dependencies: ["CoreUtilities", "LoadTesting"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(
             name: "ConnectionPoolTests",
             dependencies: ["ConnectionPool", "CoreUtilities", "TestSupport"],

@@ -3,7 +3,7 @@
 /// re-declares the format itself (it speaks only HTTP, a black box).
 ///
 /// Threading: one decoder per connection, used by one thread.
-struct EventStreamDecoder {
+public struct EventStreamDecoder: Sendable {
     private enum Phase {
         case head
         case chunkSize
@@ -12,19 +12,24 @@ struct EventStreamDecoder {
         case done
     }
 
-    private var phase = Phase.head
+    private var phase: Phase
     private var raw: [UInt8] = []
     private var body: [UInt8] = []
-    /// The response status once the head arrived; 0 before.
-    private(set) var status = 0
+    /// The response status once the head arrived; 0 before (and always, when the head was read elsewhere).
+    public private(set) var status = 0
     /// True once the last chunk arrived.
-    var ended: Bool {
+    public var ended: Bool {
         if case .done = phase { return true }
         return false
     }
 
+    /// A decoder for a whole response, or (`afterHead`) for a chunked body whose head the caller read.
+    public init(afterHead: Bool = false) {
+        phase = afterHead ? .chunkSize : .head
+    }
+
     /// Feeds received bytes; returns the events they completed, in order.
-    mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
+    public mutating func feed(_ bytes: [UInt8]) -> [[UInt8]] {
         raw += bytes
         var offset = 0
         loop: while true {

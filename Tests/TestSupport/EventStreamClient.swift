@@ -1,6 +1,10 @@
+import LoadTesting
+
 /// A Server-Sent Events client over a real socket, for tests: sends one request, reads the status
 /// and headers, then takes the chunked body apart into events (the text between blank lines, e.g.
 /// `data: message,news,hello`; comment-only events such as `: heartbeat` are kept too).
+///
+/// The chunk framing and event boundaries are read by the load client's `EventStreamDecoder`.
 ///
 /// Threading: one thread at a time.
 public final class EventStreamClient: @unchecked Sendable {
@@ -16,7 +20,7 @@ public final class EventStreamClient: @unchecked Sendable {
     public private(set) var ended = false
 
     private var raw: [UInt8] = []
-    private var body: [UInt8] = []
+    private var decoder = EventStreamDecoder(afterHead: true)
     private var events: [String] = []
 
     /// Connects to 127.0.0.1:`port` and sends `method target` with `Accept: text/event-stream`;
@@ -52,7 +56,10 @@ public final class EventStreamClient: @unchecked Sendable {
                     while raw.count < length, fill() {}
                     errorBody = Array(raw.prefix(length))
                     ended = true
+                } else {
+                    take(decoder.feed(raw))
                 }
+                raw = []
                 break
             }
             if !fill() { break }
@@ -65,13 +72,16 @@ public final class EventStreamClient: @unchecked Sendable {
     public func next() -> String? {
         if status < 0 { readHead() }
         while events.isEmpty {
-            guard !ended else { return nil }
-            if !decodeChunks() {
-                if !fill() {
-                    ended = true
-                    return nil
-                }
+            guard !ended, !decoder.ended else {
+                ended = true
+                return nil
             }
+            let received = socket.read()
+            if received.isEmpty {
+                ended = true
+                return nil
+            }
+            take(decoder.feed(received))
         }
         return events.removeFirst()
     }
@@ -93,32 +103,8 @@ public final class EventStreamClient: @unchecked Sendable {
 
     // MARK: Private
 
-    /// Moves whole chunks from `raw` to `body` and whole events from `body` to `events`; false when
-    /// nothing new could be decoded.
-    private func decodeChunks() -> Bool {
-        var progressed = false
-        while let lineEnd = find([13, 10], in: raw) {
-            guard let size = Int(String(decoding: raw[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? "", radix: 16) else {
-                ended = true
-                return true
-            }
-            if size == 0 {
-                ended = true
-                raw.removeAll()
-                progressed = true
-                break
-            }
-            guard raw.count >= lineEnd + 2 + size + 2 else { break }
-            body += raw[(lineEnd + 2)..<(lineEnd + 2 + size)]
-            raw.removeFirst(lineEnd + 2 + size + 2)
-            progressed = true
-        }
-        while let end = find([10, 10], in: body) {
-            events.append(String(decoding: body[..<end], as: UTF8.self))
-            body.removeFirst(end + 2)
-            progressed = true
-        }
-        return progressed && (!events.isEmpty || ended)
+    private func take(_ decoded: [[UInt8]]) {
+        events += decoded.map { String(decoding: $0, as: UTF8.self) }
     }
 
     private func fill() -> Bool {
