@@ -1,6 +1,7 @@
 public import ConnectionPool
 public import HTTPServer
 public import Logging
+import Prometheus
 public import RedisClient
 import Synchronization
 import UserDatabase
@@ -13,8 +14,9 @@ import UserDatabase
 public final class Gateway: Sendable {
     /// The configuration the gateway runs with.
     public let configuration: GatewayConfiguration
-    /// The shared Redis connection pool.
-    public let pool: RedisConnectionPool
+    /// The shared Redis connection pool; nil on a cluster (one pool per primary, in `cluster`).
+    public let pool: RedisConnectionPool?
+    private let cluster: ClusterTopology?
     private let server: HTTPServer
     private let logger: Logger
     private let follower: FailoverFollower?
@@ -27,32 +29,57 @@ public final class Gateway: Sendable {
     public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
         self.configuration = configuration
         self.logger = logger
-        let metrics = PoolMetrics(poolName: configuration.redis.url.poolName)
+        let registry = PrometheusCollectorRegistry()
+        // On a cluster the pool-named totals appear in the JSON only: in Prometheus each node's pool
+        // has its own series, and a total beside them would be counted twice by any sum.
+        let metrics =
+            configuration.redis.url.cluster == nil
+            ? PoolMetrics(poolName: configuration.redis.url.poolName, registry: registry)
+            : PoolMetrics(poolName: configuration.redis.url.poolName)
         let factory = RedisConnectionFactory(options: configuration.redis)
-        let pool = RedisConnectionPool(
-            configuration: configuration.pool,
-            factory: factory,
-            observer: PoolEventLogging(metrics: metrics, logger: logger)
-        )
-        self.pool = pool
         let pubsub = PubSubHub(
-            configuration: configuration.pubsub, metrics: PubSubMetrics(registry: metrics.registry), logger: logger,
+            configuration: configuration.pubsub, metrics: PubSubMetrics(registry: registry), logger: logger,
             backoff: configuration.pool.reconnectBackoff, backoffCap: configuration.pool.reconnectBackoffCap,
             connect: { try factory.makeConnection() })
         self.pubsub = pubsub
-        let follower = factory.locator.map {
-            FailoverFollower(
-                locator: $0, pool: pool, logger: logger,
-                onMove: {
-                    metrics.masterChanged()
-                    pubsub.masterMoved()
+        let redis: RedisExecutor
+        if let seeds = configuration.redis.url.cluster {
+            let cluster = ClusterTopology(
+                seeds: seeds, options: configuration.redis, refreshInterval: configuration.clusterRefreshInterval, logger: logger,
+                makeNode: { address in
+                    let nodeMetrics = PoolMetrics(poolName: address.description, registry: registry)
+                    let nodePool = RedisConnectionPool(
+                        configuration: configuration.pool, factory: RedisConnectionFactory(options: configuration.redis.at(address)),
+                        observer: PoolEventLogging(metrics: nodeMetrics, logger: logger))
+                    return ClusterNode(address: address, pool: nodePool, metrics: nodeMetrics)
                 })
+            self.cluster = cluster
+            self.pool = nil
+            self.follower = nil
+            redis = RedisExecutor(
+                cluster: cluster, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement)
+        } else {
+            let pool = RedisConnectionPool(
+                configuration: configuration.pool,
+                factory: factory,
+                observer: PoolEventLogging(metrics: metrics, logger: logger)
+            )
+            self.pool = pool
+            self.cluster = nil
+            let follower = factory.locator.map {
+                FailoverFollower(
+                    locator: $0, pool: pool, logger: logger,
+                    onMove: {
+                        metrics.masterChanged()
+                        pubsub.masterMoved()
+                    })
+            }
+            self.follower = follower
+            redis = RedisExecutor(
+                pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
+                pipelinedSenders: configuration.redisSenders,
+                onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         }
-        self.follower = follower
-        let redis = RedisExecutor(
-            pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-            pipelinedSenders: configuration.redisSenders,
-            onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         self.redis = redis
         let syncToken = SyncToken()
         let drain = DrainSignal()
@@ -65,7 +92,7 @@ public final class Gateway: Sendable {
         } catch {
             throw .database("cannot open \(configuration.session.databasePath): \(error)")
         }
-        let sessionMetrics = SessionMetrics(registry: metrics.registry)
+        let sessionMetrics = SessionMetrics(registry: registry)
         let authenticator = Authenticator(configuration: configuration.auth)
         if !configuration.pool.reuseConnections {
             logger.warning("PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)")
@@ -79,7 +106,7 @@ public final class Gateway: Sendable {
             pool: PoolHandlers(
                 redis: redis,
                 rendering: PoolStatsRendering(
-                    metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
+                    registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
                 redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken,
                 scripts: ScriptCompatibility(digests: ScriptDigests())),
@@ -112,6 +139,7 @@ public final class Gateway: Sendable {
             throw .http(error)
         }
         follower?.start()
+        cluster?.start()
     }
 
     /// The port the gateway listens on.
@@ -137,9 +165,11 @@ public final class Gateway: Sendable {
             if remaining > 0 {
                 logger.warning("drain deadline passed: requests still arriving get 503", metadata: ["in-flight": "\(remaining)"])
             }
-            pool.shutDown()
+            pool?.shutDown()
+            cluster?.stop()
         }
-        pool.shutDown()
+        pool?.shutDown()
+        cluster?.stop()
         redis.stop()
         follower?.stop()
         logger.info("stopped")

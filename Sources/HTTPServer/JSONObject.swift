@@ -76,6 +76,17 @@ public struct JSONObject: Sendable {
         buffer.append(contentsOf: object.bytes)
     }
 
+    /// An array-of-objects member.
+    public mutating func add(_ name: String, objects: [JSONObject]) {
+        key(name)
+        buffer.append(UInt8(ascii: "["))
+        for (index, object) in objects.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(contentsOf: object.bytes)
+        }
+        buffer.append(UInt8(ascii: "]"))
+    }
+
     /// Every member of `other`, added to this object.
     public mutating func merge(_ other: JSONObject) {
         guard !other.isEmpty else { return }

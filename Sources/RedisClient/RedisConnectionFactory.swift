@@ -16,7 +16,19 @@ public struct RedisConnectionFactory: ConnectionFactory {
 
     /// Connects within the configured connect timeout. With Sentinels: to the master last found; if
     /// that fails or is no master, the Sentinels are asked again and the answer is tried once.
+    /// With cluster seeds (the subscription connection on a cluster): the first seed that answers.
     public func makeConnection() throws -> RedisConnection {
+        if let seeds = options.url.cluster {
+            var lastError = RedisError(.connectFailed, "no cluster seed")
+            for seed in seeds {
+                do {
+                    return try RedisConnection.connect(options: options.at(seed))
+                } catch {
+                    lastError = error
+                }
+            }
+            throw lastError
+        }
         guard let locator else { return try RedisConnection.connect(options: options) }
         let known = try locator.master()
         do {

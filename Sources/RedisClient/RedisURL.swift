@@ -3,7 +3,8 @@ import CoreUtilities
 /// Where Redis is and how to log in: `redis://[[user]:password@]host[:port][/db]`, or through
 /// Sentinels: `redis+sentinel://[[user]:password@]host1[:port],host2[:port]/master-name[/db]`
 /// with `?sentinel_password=...&sentinel_username=...` for the Sentinels' own credentials (the ones
-/// before `@` are the data nodes').
+/// before `@` are the data nodes'), or a Redis Cluster through seed nodes:
+/// `redis+cluster://[[user]:password@]host1[:port],host2[:port]/` (database 0 only).
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Host name or address (IPv6 without brackets).
     public var host: String = "127.0.0.1"
@@ -17,6 +18,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var database: Int = 0
     /// The Sentinels to ask for the master (then `host` and `port` are unused until resolved).
     public var sentinel: SentinelSettings?
+    /// Seed nodes of a Redis Cluster (then `host` and `port` name the first seed); nil otherwise.
+    public var cluster: [ServerAddress]?
 
     /// `redis://127.0.0.1:6379/0`.
     public init() {}
@@ -27,8 +30,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             throw RedisURLError("missing scheme in '\(text)' (expected redis://host:port/db)")
         }
         let scheme = text[..<colon].lowercased()
-        guard scheme == "redis" || scheme == "redis+sentinel" else {
-            throw RedisURLError("unsupported scheme '\(scheme)' (redis:// or redis+sentinel://)")
+        guard scheme == "redis" || scheme == "redis+sentinel" || scheme == "redis+cluster" else {
+            throw RedisURLError("unsupported scheme '\(scheme)' (redis://, redis+sentinel:// or redis+cluster://)")
         }
         var rest = text[text.index(colon, offsetBy: 3)...]
         var query: Substring = ""
@@ -58,6 +61,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             sentinel = try Self.sentinelSettings(hosts: authority, path: path, query: query)
             database = sentinel.map { _ in Self.databaseAfterMasterName(path) } ?? 0
             guard database >= 0 else { throw RedisURLError("invalid database in '\(path)'") }
+            return
+        }
+        if scheme == "redis+cluster" {
+            let seeds = try Self.addresses(authority, defaultPort: 6379, role: "cluster")
+            guard path.isEmpty || path == "0" else { throw RedisURLError("a cluster has only database 0, got '\(path)'") }
+            guard query.isEmpty else { throw RedisURLError("unknown URL parameters '\(query)' for a cluster") }
+            cluster = seeds
+            host = seeds[0].host
+            port = seeds[0].port
             return
         }
         var hostPart = authority
@@ -98,6 +110,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             let secret = sentinel.password != nil ? "?sentinel_password=****" : ""
             return "redis+sentinel://\(auth)\(hosts)/\(sentinel.masterName)/\(database)\(secret)"
         }
+        if let cluster {
+            return "redis+cluster://\(auth)\(cluster.map(\.description).joined(separator: ","))/"
+        }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "redis://\(auth)\(shownHost):\(port)/\(database)"
     }
@@ -105,6 +120,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// `host:port/db` (or `sentinel:master-name/db`), the pool name used in metrics labels.
     public var poolName: String {
         if let sentinel { return "sentinel:\(sentinel.masterName)/\(database)" }
+        if cluster != nil { return "cluster" }
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "\(shownHost):\(port)/\(database)"
     }
@@ -112,21 +128,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// `h1[:p1],h2[:p2]` (default port 26379), `master-name[/db]`, and the Sentinels' credentials
     /// from the query.
     private static func sentinelSettings(hosts: Substring, path: Substring, query: Substring) throws(RedisURLError) -> SentinelSettings {
-        var addresses: [ServerAddress] = []
-        for item in hosts.split(separator: ",", omittingEmptySubsequences: false) {
-            var host = item
-            var port = 26379
-            if let colon = item.lastIndex(of: ":"), !item.hasSuffix("]") {
-                guard let value = Int(item[item.index(after: colon)...]), (1...65535).contains(value) else {
-                    throw RedisURLError("invalid Sentinel port in '\(item)'")
-                }
-                port = value
-                host = item[..<colon]
-            }
-            if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-            guard !host.isEmpty else { throw RedisURLError("empty Sentinel host in '\(hosts)'") }
-            addresses.append(.init(host: String(host), port: port))
-        }
+        let addresses = try addresses(hosts, defaultPort: 26379, role: "Sentinel")
         let name = path.split(separator: "/", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         guard !name.isEmpty else { throw RedisURLError("missing master name (redis+sentinel://host:port/master-name/db)") }
         var settings = SentinelSettings(addresses: addresses, masterName: try decode(Substring(name)))
@@ -140,6 +142,26 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return settings
+    }
+
+    /// `h1[:p1],h2[:p2]`, each without a port on `defaultPort`; `role` names them in errors.
+    private static func addresses(_ hosts: Substring, defaultPort: Int, role: String) throws(RedisURLError) -> [ServerAddress] {
+        var addresses: [ServerAddress] = []
+        for item in hosts.split(separator: ",", omittingEmptySubsequences: false) {
+            var host = item
+            var port = defaultPort
+            if let colon = item.lastIndex(of: ":"), !item.hasSuffix("]") {
+                guard let value = Int(item[item.index(after: colon)...]), (1...65535).contains(value) else {
+                    throw RedisURLError("invalid \(role) port in '\(item)'")
+                }
+                port = value
+                host = item[..<colon]
+            }
+            if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+            guard !host.isEmpty else { throw RedisURLError("empty \(role) host in '\(hosts)'") }
+            addresses.append(.init(host: String(host), port: port))
+        }
+        return addresses
     }
 
     private static func databaseAfterMasterName(_ path: Substring) -> Int {

@@ -61,7 +61,7 @@ import Testing
         #expect(samples.load(ordering: .relaxed) > 0)
         #expect(maxOpen.load(ordering: .relaxed) <= 6)
         #expect(maxClients.load(ordering: .relaxed) <= 6)
-        let stats = gateway.pool.statistics
+        let stats = gateway.pool!.statistics
         #expect(stats.inUse == 0 && stats.waiting == 0 && stats.open <= 6)
     }
 

@@ -31,7 +31,8 @@ extension GatewayConfiguration {
         Setting(
             "REDIS_URL",
             "`redis://[user:password@]host:port/db` (ACL user optional; password percent-encoded), or through Sentinels "
-                + "`redis+sentinel://[user:password@]host1:26379,host2:26379/master-name/db[?sentinel_password=…&sentinel_username=…]`",
+                + "`redis+sentinel://[user:password@]host1:26379,host2:26379/master-name/db[?sentinel_password=…&sentinel_username=…]`, "
+                + "or a Redis Cluster through seed nodes `redis+cluster://[user:password@]host1:port1,host2:port2/`",
             current: { $0.redis.url.description },
             apply: { configuration, text in
                 do {
@@ -49,6 +50,11 @@ extension GatewayConfiguration {
                 }
                 configuration.redis.url.sentinel?.password = text.isEmpty ? nil : text
             }),
+        Setting(
+            "GATEWAY_CLUSTER_REFRESH_S",
+            "seconds between reads of a cluster's slot layout (also read at once after a MOVED or a node failure)",
+            current: { SettingValue.text(seconds: $0.clusterRefreshInterval) },
+            apply: { $0.clusterRefreshInterval = .seconds(try SettingValue.integer($1, in: 1...3600)) }),
         Setting(
             "GATEWAY_CONNECT_TIMEOUT_MS", "Redis TCP connect timeout of one dial (dials run apart from the borrowers waiting for them)",
             current: { SettingValue.text(milliseconds: $0.redis.connectTimeout) },

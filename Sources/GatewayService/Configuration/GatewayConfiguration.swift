@@ -9,7 +9,9 @@ public import RedisClient
 public struct GatewayConfiguration: Sendable, Equatable {
     /// Redis address, credentials, timeouts and client name.
     public var redis = RedisConnectionOptions()
-    /// Pool size, borrow deadline and health-check interval.
+    /// On a cluster (`redis+cluster://`): time between reads of the slot layout.
+    public var clusterRefreshInterval: Duration = .seconds(5)
+    /// Pool size (per node on a cluster), borrow deadline and health-check interval.
     public var pool = PoolConfiguration()
     /// Listening address, worker threads, connection limits and body bound.
     public var http = HTTPServerConfiguration()

@@ -12,7 +12,7 @@ struct PoolHandlers: Sendable {
     func stats(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         switch request.queryValue("format") {
         case "prometheus": return metrics(request)
-        case "json": return .json(200, rendering.json(redis.statistics))
+        case "json": return .json(200, rendering.json(redis.statistics, cluster: redis.clusterStatistics))
         case nil: break
         case let other?: throw .badRequest("format must be json or prometheus, got '\(other)'")
         }
@@ -20,7 +20,7 @@ struct PoolHandlers: Sendable {
         if accept.contains("application/openmetrics-text") || accept.contains("text/plain") {
             return metrics(request)
         }
-        return .json(200, rendering.json(redis.statistics))
+        return .json(200, rendering.json(redis.statistics, cluster: redis.clusterStatistics))
     }
 
     /// `GET /metrics`: the Prometheus text exposition.
@@ -28,7 +28,7 @@ struct PoolHandlers: Sendable {
         HTTPResponse(
             status: 200,
             headers: [("Content-Type", PoolStatsRendering.prometheusContentType)],
-            body: rendering.prometheus(redis.statistics)
+            body: rendering.prometheus(redis.statistics, cluster: redis.clusterStatistics)
         )
     }
 }

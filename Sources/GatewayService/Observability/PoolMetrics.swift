@@ -1,6 +1,6 @@
 public import ConnectionPool
 import CoreUtilities
-import Prometheus
+public import Prometheus
 public import RedisClient
 import Synchronization
 
@@ -15,7 +15,7 @@ import Synchronization
 /// or atomic.
 public final class PoolMetrics: ConnectionPoolObserver {
     /// The registry the Prometheus text is rendered from.
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     let poolName: String
 
     private let waitTime: DurationHistogram
@@ -46,8 +46,10 @@ public final class PoolMetrics: ConnectionPoolObserver {
     let createSummary = Mutex(DurationSummary())
 
     /// Metrics for the pool named `poolName` (`host:port/db`).
-    public init(poolName: String) {
+    /// Series go to `registry` (one registry holds every cluster node's pool).
+    public init(poolName: String, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.poolName = poolName
+        self.registry = registry
         let pool = [("db_client_connection_pool_name", poolName)]
         let registry = self.registry
         func counter(_ name: String, _ help: String) -> Counter { registry.counter(name, help, labels: pool) }

@@ -6,6 +6,9 @@ import Synchronization
 
 /// Renders the pool's statistics as JSON (`/pool/stats`) or Prometheus text (`/metrics`).
 struct PoolStatsRendering: Sendable {
+    /// Every Prometheus series of the gateway.
+    let registry: PrometheusCollectorRegistry
+    /// The pool's metrics (on a cluster, the totals' summaries; its series are not in `registry`).
     let metrics: PoolMetrics
     let session: SessionMetrics
     let pubsub: PubSubHub
@@ -16,7 +19,14 @@ struct PoolStatsRendering: Sendable {
     static let prometheusContentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// The Prometheus text: gauges set from `statistics`, then every registered metric.
-    func prometheus(_ statistics: PoolStatistics) -> [UInt8] {
+    func prometheus(_ statistics: PoolStatistics, cluster: ClusterStatistics? = nil) -> [UInt8] {
+        for node in cluster?.nodes ?? [] { setGauges(node.metrics, node.statistics) }
+        setGauges(metrics, statistics)
+        _ = pubsub.statistics()  // sets the gateway_pubsub_* gauges
+        return registry.emitToBuffer()
+    }
+
+    private func setGauges(_ metrics: PoolMetrics, _ statistics: PoolStatistics) {
         metrics.idleGauge.set(to: Double(statistics.idle))
         metrics.usedGauge.set(to: Double(statistics.inUse))
         metrics.maxGauge.set(to: Double(statistics.maxConnections))
@@ -24,12 +34,26 @@ struct PoolStatsRendering: Sendable {
         if case .up = statistics.availability { metrics.upGauge.set(to: 1) } else { metrics.upGauge.set(to: 0) }
         metrics.stalledGauge.set(to: statistics.stalledSince == nil ? 0 : 1)
         metrics.pendingGauge.set(to: Double(statistics.waiting))
-        _ = pubsub.statistics()  // sets the gateway_pubsub_* gauges
-        return metrics.registry.emitToBuffer()
     }
 
     /// The JSON document of `/pool/stats`.
-    func json(_ statistics: PoolStatistics, now: PoolInstant = .now()) -> JSONObject {
+    func json(_ statistics: PoolStatistics, cluster: ClusterStatistics? = nil, now: PoolInstant = .now()) -> JSONObject {
+        var json = poolMembers(statistics, metrics, now: now)
+        if let cluster {
+            var members = JSONObject()
+            members.add("uncovered_slots", cluster.uncoveredSlots)
+            members.add("layout_refreshes", cluster.refreshes)
+            members.add("last_refresh_error", optionalString: cluster.lastRefreshError)
+            members.add("nodes", objects: cluster.nodes.map { poolMembers($0.statistics, $0.metrics, now: now) })
+            json.add("cluster", object: members)
+        }
+        json.add("session_cache", object: session.json)
+        json.add("pubsub", object: pubsub.statistics())
+        return json
+    }
+
+    /// One pool's members: its name, availability, gauges, counters and timing summaries.
+    private func poolMembers(_ statistics: PoolStatistics, _ metrics: PoolMetrics, now: PoolInstant) -> JSONObject {
         var json = JSONObject(capacity: 1024)
         json.add("pool", string: metrics.poolName)
         json.merge(PoolAvailabilityRendering.members(statistics.availability, now: now))
@@ -68,8 +92,6 @@ struct PoolStatsRendering: Sendable {
         json.add("wait_time", object: summary(metrics.waitSummary.withLock { $0 }))
         json.add("use_time", object: summary(metrics.useSummary.withLock { $0 }))
         json.add("create_time", object: summary(metrics.createSummary.withLock { $0 }))
-        json.add("session_cache", object: session.json)
-        json.add("pubsub", object: pubsub.statistics())
         return json
     }
 

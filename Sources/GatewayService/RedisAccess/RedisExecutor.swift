@@ -11,9 +11,18 @@ public import RedisClient
 /// `onTopologyError` (with Sentinel: look for the master again). A request answered `READONLY`
 /// wrote nothing, so it is re-sent like one that never reached Redis.
 ///
+/// On a cluster (`init(cluster:…)`) each request is planned and sent per node by `ClusterDispatch`,
+/// each node's share through the same borrow-send-retry steps on that node's pool.
+///
 /// Threading: shared by all worker threads; each call borrows its own connection.
 public struct RedisExecutor: Sendable {
-    private let pool: RedisConnectionPool
+    /// Where commands go: one pool, or a cluster's pools.
+    private enum Topology: Sendable {
+        case single(RedisConnectionPool)
+        case cluster(ClusterTopology)
+    }
+
+    private let topology: Topology
     /// When a failed request is sent again.
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
@@ -32,7 +41,7 @@ public struct RedisExecutor: Sendable {
         replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), pipelinedSenders: Int = 0,
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
-        self.pool = pool
+        self.topology = .single(pool)
         self.senders =
             pipelinedSenders > 0
             ? (PipelinedSender(pool: pool, senders: pipelinedSenders), PipelinedSender(pool: pool, senders: pipelinedSenders)) : nil
@@ -42,13 +51,45 @@ public struct RedisExecutor: Sendable {
         self.onTopologyError = onTopologyError
     }
 
-    /// Sends `commands` as one pipeline on one borrowed connection and returns their replies.
-    /// `label` names the caller (the route) in leak reports.
+    /// Access to a cluster through `cluster`'s per-node pools; no pipelined senders (every request
+    /// borrows on each node it needs).
+    /// Re-sends are counted on the node's pool metrics.
+    init(cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement) {
+        self.topology = .cluster(cluster)
+        self.senders = nil
+        self.retry = retry
+        self.replicaAcknowledgement = replicaAcknowledgement
+        self.onResend = { _ in }
+        self.onTopologyError = { reason in cluster.refreshSoon(reason) }
+    }
+
+    /// Sends `commands` as one pipeline on one borrowed connection and returns their replies
+    /// (on a cluster: one pipeline per node, replies in order). `label` names the caller (the route)
+    /// in leak reports.
     public func pipeline(_ commands: [RedisCommand], label: String) throws(GatewayError) -> [RedisValue] {
+        switch topology {
+        case .single(let pool):
+            return try pipeline(commands, on: pool, label: label, onResend: onResend)
+        case .cluster(let cluster):
+            return try ClusterDispatch(topology: cluster).pipeline(commands) { node, share throws(GatewayError) in
+                try pipeline(share, on: node.pool, label: label, onResend: node.metrics.resent)
+            }
+        }
+    }
+
+    /// Whether this executor fronts a Redis Cluster.
+    public var isCluster: Bool {
+        if case .cluster = topology { return true }
+        return false
+    }
+
+    private func pipeline(
+        _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, onResend: (RedisError) -> Void
+    ) throws(GatewayError) -> [RedisValue] {
         let sent = withReplicaWait(commands)
         var attempt = 1
         while true {
-            switch verdict(on: borrowAndSend(sent, label: label), sent: sent, commandCount: commands.count, attempt: attempt) {
+            switch verdict(on: borrowAndSend(sent, on: pool, label: label), sent: sent, commandCount: commands.count, attempt: attempt) {
             case .finished(let result): return try result.get()
             case .resend(let failure):
                 onResend(failure)
@@ -135,11 +176,29 @@ public struct RedisExecutor: Sendable {
         senders?.writes.stop()
     }
 
-    /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`).
-    public var statistics: PoolStatistics { pool.statistics }
+    /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`); on a cluster, the
+    /// primaries' pools added together.
+    public var statistics: PoolStatistics {
+        switch topology {
+        case .single(let pool): pool.statistics
+        case .cluster(let cluster): ClusterStatistics(cluster).totals
+        }
+    }
 
-    /// Whether Redis is up, or down since when and why (for `/readyz`).
-    public var availability: PoolAvailability { pool.availability }
+    /// Whether Redis is up, or down since when and why (for `/readyz`); on a cluster, up when every
+    /// slot has a primary and every primary's pool is up.
+    public var availability: PoolAvailability {
+        switch topology {
+        case .single(let pool): pool.availability
+        case .cluster(let cluster): ClusterStatistics(cluster).availability
+        }
+    }
+
+    /// The cluster's per-node pools now; nil for a single Redis.
+    var clusterStatistics: ClusterStatistics? {
+        if case .cluster(let cluster) = topology { return ClusterStatistics(cluster) }
+        return nil
+    }
 
     /// Sends one command and returns its reply; an error reply throws `.redisReply`.
     public func send(_ command: RedisCommand, label: String) throws(GatewayError) -> RedisValue {
@@ -148,7 +207,9 @@ public struct RedisExecutor: Sendable {
         return reply
     }
 
-    private func borrowAndSend(_ commands: [RedisCommand], label: String) -> Result<[RedisValue], BorrowError<RedisError>> {
+    private func borrowAndSend(_ commands: [RedisCommand], on pool: RedisConnectionPool, label: String) -> Result<
+        [RedisValue], BorrowError<RedisError>
+    > {
         do {
             return .success(
                 try pool.withConnection(label: label) { connection throws(RedisError) in

@@ -171,6 +171,10 @@ struct SessionHandlers: Sendable {
 
 /// The Lua script that reads a session, refreshes its TTL and reads the user's cached data in one
 /// round trip (EVALSHA, loaded once; reloaded after a Redis restart empties the script cache).
+///
+/// On a cluster `session:<sid>` and `user_data:<id>` live in different slots, which one script may
+/// not touch together; there it takes two round trips instead: `GET` + `EXPIRE` of the session (one
+/// pipeline, one node), then `GET` of the user's data. The keys stay the same on both topologies.
 final class SessionScript: Sendable {
     static let source = """
         local uid = redis.call('GET', KEYS[1])
@@ -182,6 +186,7 @@ final class SessionScript: Sendable {
 
     /// (user id, cached bytes or nil), or nil when there is no such session.
     func sessionAndData(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
+        if redis.isCluster { return try twoRoundTrips(sid: sid, ttl: ttl, redis: redis) }
         for attempt in 0..<2 {
             let loaded: String
             if let known = sha.withLock({ $0 }), attempt == 0 {
@@ -212,6 +217,23 @@ final class SessionScript: Sendable {
             }
         }
         throw .redisReply("the session script could not be loaded")
+    }
+
+    private func twoRoundTrips(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
+        let session = try redis.pipeline(
+            [RedisCommand("GET", "session:\(sid)"), RedisCommand("EXPIRE", "session:\(sid)", String(ttl))], label: "GET /api/data")
+        switch session[0] {
+        case .null:
+            return nil
+        case .bulk(let text):
+            guard let userID = Int64(String(decoding: text, as: UTF8.self)) else { throw .redisReply("malformed session value") }
+            let data = try redis.send(RedisCommand("GET", "user_data:\(userID)"), label: "GET /api/data")
+            return (userID, data.bytes)
+        case .error(let message):
+            throw .redisReply(message)
+        case .array, .status, .integer:
+            throw .redisReply("unexpected reply to GET of a session")
+        }
     }
 }
 

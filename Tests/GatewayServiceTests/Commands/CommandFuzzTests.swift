@@ -38,7 +38,7 @@ import Testing
             #expect(response.text.hasPrefix("[") || response.text.hasPrefix(#"{"error":"#))
         }
         #expect((statuses[400] ?? 0) > 1000, "most mutations are malformed: \(statuses)")
-        let stats = harness.gateway.pool.statistics
+        let stats = harness.gateway.pool!.statistics
         #expect(stats.inUse == 0 && stats.open <= 2 && stats.waiting == 0)
         #expect(harness.request("GET", "/healthz").status == 200)
         #expect(harness.request("POST", "/", text: #"["PING"]"#).text == #"{"result":"PONG"}"#)

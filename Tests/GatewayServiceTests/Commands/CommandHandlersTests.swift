@@ -190,6 +190,6 @@ import Testing
         #expect(post("/", #"["BLPOP","l","0"]"#).status == 400)
         #expect(post("/", #"["CONFIG","SET","maxmemory","1"]"#).status == 403)
         #expect(post("/", #"["BLPOP","\#(uniqueKey())","0.1"]"#).text == #"{"result":null}"#, "a short timeout is fine")
-        #expect(harness.gateway.pool.statistics.inUse == 0)
+        #expect(harness.gateway.pool!.statistics.inUse == 0)
     }
 }

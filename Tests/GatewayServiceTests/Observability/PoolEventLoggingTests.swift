@@ -20,7 +20,7 @@ import Testing
         let warnings = records.messages.withLock { $0 }.filter { $0.contains("leak-detection threshold") }
         #expect(warnings.count == 1, "\(warnings)")
         #expect(warnings.first?.contains("route=POST /") == true, "\(warnings)")
-        #expect(harness.gateway.pool.statistics.leaksDetected == 1)
+        #expect(harness.gateway.pool!.statistics.leaksDetected == 1)
         #expect(harness.request("GET", "/metrics").text.contains("redis_gateway_pool_leaks_detected_total{"))
     }
 }

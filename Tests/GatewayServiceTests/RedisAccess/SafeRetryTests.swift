@@ -19,7 +19,7 @@ import Testing
             $0.pool.healthCheckInterval = .seconds(3600)  // no PING before use: the write meets the dead socket
         }
         defer { harness.gateway.shutdown() }
-        #expect(eventually { harness.gateway.pool.statistics.idle == 3 })
+        #expect(eventually { harness.gateway.pool!.statistics.idle == 3 })
         // Every pooled connection is closed by Redis; the gateway has not noticed yet.
         #expect(server.command(["CLIENT", "KILL", "TYPE", "normal"]).map { Int($0.dropFirst()) ?? 0 } == 3)
         let key = uniqueKey("incr")
@@ -27,7 +27,7 @@ import Testing
         #expect(response.status == 200, "\(response.text)")
         #expect(response.text == #"{"result":1}"#)
         #expect(server.command(["GET", key]) == "1", "INCR ran exactly once")
-        let stats = harness.gateway.pool.statistics
+        let stats = harness.gateway.pool!.statistics
         #expect(stats.inUse == 0 && stats.closed[.broken, default: 0] + stats.closed[.healthCheckFailed, default: 0] == 3)
         #expect(metric(harness, "redis_gateway_redis_resends_total") == 1)
     }
@@ -49,7 +49,7 @@ import Testing
         #expect(write.status == 504, "\(write.text)")
         #expect(eventually { server.command(["GET", key]) == "11" }, "the timed-out INCR ran once, and only once")
         #expect(metric(harness, "redis_gateway_redis_resends_total") == 0, "an ambiguous write is never re-sent")
-        #expect(harness.gateway.pool.statistics.inUse == 0)
+        #expect(harness.gateway.pool!.statistics.inUse == 0)
     }
 
     @Test func aTimedOutReadIsResentWhenAllowed() throws {
@@ -68,7 +68,7 @@ import Testing
         #expect(read.status == 200, "\(read.text)")
         #expect(read.text == #"{"result":"v"}"#)
         #expect(metric(harness, "redis_gateway_redis_resends_total") == 1)
-        #expect(harness.gateway.pool.statistics.inUse == 0)
+        #expect(harness.gateway.pool!.statistics.inUse == 0)
     }
 }
 

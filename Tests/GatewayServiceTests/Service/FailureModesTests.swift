@@ -28,7 +28,7 @@ import Testing
         #expect(ready.text.contains(#""state":"down""#) && ready.text.contains("down_since") && error(ready) == "Redis is down")
         #expect(harness.request("GET", "/pool/health").status == 503)
         #expect(harness.request("GET", "/healthz").status == 200, "liveness does not depend on Redis")
-        let stats = harness.gateway.pool.statistics
+        let stats = harness.gateway.pool!.statistics
         #expect(stats.inUse == 0 && stats.open <= 1 && stats.connectFailures >= 1 && stats.fastFailures >= 1)
         #expect(harness.request("GET", "/pool/stats").text.contains(#""state":"down""#))
     }
@@ -44,13 +44,13 @@ import Testing
         let response = harness.request("GET", "/cache/\(key)")
         #expect(response.status == 504)
         #expect(clock.now - start < .milliseconds(650))
-        #expect(harness.gateway.pool.statistics.discarded == 1)
+        #expect(harness.gateway.pool!.statistics.discarded == 1)
         // Once Redis answers again the next request succeeds on a fresh connection and reads its own reply.
         _ = server.command(["PING"])
         let after = harness.request("GET", "/cache/\(key)")
         #expect(after.status == 200)
         #expect(after.text.contains(#""value":"v""#))
-        #expect(harness.gateway.pool.statistics.inUse == 0)
+        #expect(harness.gateway.pool!.statistics.inUse == 0)
     }
 
     @Test func anExhaustedPoolIs503WithRetryAfter() throws {
@@ -68,7 +68,7 @@ import Testing
         holder.start()
         // Await the condition (the only connection lent out), bounded.
         var lent = false
-        for _ in 0..<200_000 where !lent { lent = harness.gateway.pool.statistics.inUse == 1 }
+        for _ in 0..<200_000 where !lent { lent = harness.gateway.pool!.statistics.inUse == 1 }
         #expect(lent)
         let clock = ContinuousClock()
         let start = clock.now
@@ -80,7 +80,7 @@ import Testing
         #expect(waited >= .milliseconds(200) && waited < .milliseconds(600), "waited \(waited)")
         holder.join()
         #expect(first.withLock { $0 } == 200)
-        let stats = harness.gateway.pool.statistics
+        let stats = harness.gateway.pool!.statistics
         #expect(stats.waitTimeouts == 1 && stats.inUse == 0 && stats.open == 1)
     }
 
@@ -116,7 +116,7 @@ import Testing
         sampler.join()
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(maxSeen.load(ordering: .relaxed) <= 4)
-        let stats = harness.gateway.pool.statistics
+        let stats = harness.gateway.pool!.statistics
         #expect(stats.inUse == 0 && stats.open <= 4)
     }
 
@@ -138,7 +138,7 @@ import Testing
         #expect(connection.get("/readyz")?.status == 200)
         let slow = TestThread { _ = harness.request("POST", "/", text: #"["BLPOP","\#(uniqueKey("drain"))","0.5"]"#) }
         slow.start()
-        #expect(eventually { harness.gateway.pool.statistics.inUse == 1 })
+        #expect(eventually { harness.gateway.pool!.statistics.inUse == 1 })
         let stopper = TestThread { harness.gateway.shutdown() }
         stopper.start()
         #expect(eventually { harness.gateway.phase == .draining })

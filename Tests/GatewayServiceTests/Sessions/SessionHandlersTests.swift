@@ -161,7 +161,7 @@ import Testing
         let response = harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(sid)")])
         #expect(response.status == 503)
         #expect(clock.now - start < .seconds(1))
-        #expect(harness.gateway.pool.statistics.inUse == 0)
+        #expect(harness.gateway.pool!.statistics.inUse == 0)
     }
 
     @Test func statsCountHitsMissesReadsAndJoins() throws {
