@@ -59,4 +59,15 @@ import Testing
         #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+sentinel://h,/m") }
         #expect((try? RedisURL(parsing: "redis+sentinel://h/m"))?.database == 0)
     }
+
+    @Test func parsesClusterSeeds() throws {
+        let url = try RedisURL(parsing: "redis+cluster://app:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002/")
+        #expect(url.cluster == [.init(host: "10.0.0.1", port: 7000), .init(host: "10.0.0.2", port: 6379), .init(host: "::1", port: 7002)])
+        #expect(url.host == "10.0.0.1" && url.port == 7000 && url.username == "app" && url.password == "pw")
+        #expect(url.description == "redis+cluster://app:****@10.0.0.1:7000,10.0.0.2:6379,[::1]:7002/")
+        #expect(url.poolName == "cluster")
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+cluster://h:7000/1") }
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+cluster://h:7000,/") }
+        #expect(throws: RedisURLError.self) { try RedisURL(parsing: "redis+cluster://h:x/") }
+    }
 }

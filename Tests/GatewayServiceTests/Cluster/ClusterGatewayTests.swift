@@ -37,6 +37,12 @@ import Testing
         return harness.request("POST", "/", body: Array(body))
     }
 
+    @Test func slotsAgreeWithTheNodes() {
+        for key in ["a", "session:42", "{tag}x", "ключ", "x{y", "{}z", "\(prefix)k"] {
+            #expect(Self.cluster.nodes[0].command(["CLUSTER", "KEYSLOT", key]) == ":\(HashSlot.of(key))", "\(key)")
+        }
+    }
+
     @Test func cacheAndCommandsReachKeysInEverySlotRange() throws {
         let harness = try harness()
         let keys = (0..<300).map { "\(prefix)k\($0)" }
