@@ -2,7 +2,9 @@
 SDK tests, and stops both by PID afterwards.
 
 REDIS_SERVER_BIN names the server binary (default `redis-server`; `scripts/test.sh` also runs the
-suite against Valkey's `valkey-server`)."""
+suite against Valkey's `valkey-server`). REDIS_TOPOLOGY=cluster starts a Redis Cluster instead (3
+primaries, 3 replicas, joined with `redis-cli --cluster create`) and points the gateway at it
+through `redis+cluster://`."""
 import os
 import socket
 import subprocess
@@ -51,42 +53,74 @@ def server_command(port: int, *arguments: str) -> str:
     return subprocess.run(["redis-cli", "-p", str(port), *arguments], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.fixture(scope="session")
-def server():
-    """The Redis or Valkey server under test: its port, name and version."""
-    binary = os.environ.get("REDIS_SERVER_BIN", "redis-server")
+def start_node(binary: str, *extra: str):
+    """One server process on a free port: (process, port)."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="sdk-test-")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--daemonize", "no"],
+         "--dir", workdir, "--daemonize", "no", *extra],
         stdout=subprocess.DEVNULL,
     )
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, binary)
+    wait_until(lambda: "PONG" in server_command(port, "PING"), f"{binary} PING")
+    return process, port
+
+
+def start_cluster(binary: str, processes: list) -> list:
+    """Six cluster nodes joined as 3 primaries with a replica each; their ports."""
+    ports = []
+    for _ in range(6):
+        process, port = start_node(binary, "--cluster-enabled", "yes", "--cluster-node-timeout", "1000",
+                                   "--cluster-port", str(free_port()))
+        processes.append(process)
+        ports.append(port)
+    subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{port}" for port in ports],
+                    "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True)
+    wait_until(lambda: all("cluster_state:ok" in server_command(port, "CLUSTER", "INFO") for port in ports),
+               "the cluster", seconds=30)
+    return ports
+
+
+@pytest.fixture(scope="session")
+def server():
+    """The Redis or Valkey server under test: its port (a cluster: the first node's), name, version
+    and the gateway's REDIS_URL."""
+    binary = os.environ.get("REDIS_SERVER_BIN", "redis-server")
+    processes = []
     try:
-        wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, binary)
-        wait_until(lambda: "PONG" in server_command(port, "PING"), f"{binary} PING")
+        if os.environ.get("REDIS_TOPOLOGY") == "cluster":
+            ports = start_cluster(binary, processes)
+            port = ports[0]
+            url = f"redis+cluster://127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}/"
+        else:
+            process, port = start_node(binary)
+            processes.append(process)
+            url = f"redis://127.0.0.1:{port}/0"
         info = server_command(port, "INFO", "server")
         name = "valkey" if "valkey_version" in info else "redis"
         version = next(line.split(":", 1)[1].strip() for line in info.splitlines()
                        if line.startswith(f"{name}_version:"))
-        yield {"port": port, "name": name, "version": version}
+        yield {"port": port, "name": name, "version": version, "url": url,
+               "cluster": os.environ.get("REDIS_TOPOLOGY") == "cluster"}
     finally:
-        stop(process)
+        for process in processes:
+            stop(process)
 
 
 @pytest.fixture(scope="session")
 def gateway_url(server):
     binary = Path(os.environ.get("GATEWAY_BINARY", ROOT / ".build/debug/redis-gateway"))
     assert binary.exists(), f"build the gateway first: {binary} is missing"
-    redis_port, gateway_port = server["port"], free_port()
+    gateway_port = free_port()
     gateway = None
     try:
-        env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", GATEWAY_PORT=str(gateway_port),
+        env = dict(os.environ, REDIS_URL=server["url"], GATEWAY_PORT=str(gateway_port),
                    GATEWAY_TOKENS=FULL_TOKEN, GATEWAY_READONLY_TOKENS=READONLY_TOKEN, GATEWAY_LOG_LEVEL="warning",
                    GATEWAY_DATABASE_PATH=os.path.join(tempfile.mkdtemp(prefix="sdk-gateway-"), "users.sqlite"))
         gateway = subprocess.Popen([str(binary)], env=env)
         url = f"http://127.0.0.1:{gateway_port}"
-        wait_until(lambda: urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200, "redis-gateway")
+        wait_until(lambda: urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200, "redis-gateway")
         yield url
     finally:
         if gateway is not None:
