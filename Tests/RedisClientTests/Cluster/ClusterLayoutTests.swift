@@ -32,14 +32,18 @@ import Testing
 
     @Test func readsClusterSlots() throws {
         let reply = RedisValue.array([
-            .array([.integer(0), .integer(8191), .array([bulk("127.0.0.1"), .integer(7001), bulk("id")]), .array([bulk("127.0.0.1"), .integer(7004)])]),
+            .array([
+                .integer(0), .integer(8191), .array([bulk("127.0.0.1"), .integer(7001), bulk("id")]),
+                .array([bulk("127.0.0.1"), .integer(7004)]),
+            ]),
             .array([.integer(8192), .integer(16383), .array([bulk(""), .integer(7002)])]),
         ])
         let layout = try ClusterLayout(slots: reply, fallbackHost: "seed")
-        #expect(layout.ranges == [
-            .init(slots: 0...8191, primary: .init(host: "127.0.0.1", port: 7001)),
-            .init(slots: 8192...16383, primary: .init(host: "seed", port: 7002)),
-        ])
+        #expect(
+            layout.ranges == [
+                .init(slots: 0...8191, primary: .init(host: "127.0.0.1", port: 7001)),
+                .init(slots: 8192...16383, primary: .init(host: "seed", port: 7002)),
+            ])
         #expect(layout.coveredSlots == 16384)
     }
 }
