@@ -57,7 +57,8 @@ public final class Gateway: Sendable {
             self.pool = nil
             self.follower = nil
             redis = RedisExecutor(
-                cluster: cluster, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement)
+                cluster: cluster, parallelNodes: configuration.clusterParallelNodes, retry: configuration.retry,
+                replicaAcknowledgement: configuration.replicaAcknowledgement)
         } else {
             let pool = RedisConnectionPool(
                 configuration: configuration.pool,

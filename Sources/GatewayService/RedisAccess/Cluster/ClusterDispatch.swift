@@ -1,6 +1,7 @@
 import CoreUtilities
 import Foundation
 import RedisClient
+import Synchronization
 
 /// Runs requests on a cluster: plans them (`ClusterPlan`), sends one pipeline per node, follows
 /// redirects, and merges the replies back in order.
@@ -16,9 +17,11 @@ import RedisClient
 /// Threading: stateless; called from many threads.
 struct ClusterDispatch: Sendable {
     let topology: ClusterTopology
+    /// Sends a request's per-node pipelines at the same time (one thread each) instead of one after the other.
+    var parallel = false
 
     /// Sends commands as one pipeline on one of a node's pooled connections.
-    typealias Send = (ClusterNode, [RedisCommand]) throws(GatewayError) -> [RedisValue]
+    typealias Send = @Sendable (ClusterNode, [RedisCommand]) throws(GatewayError) -> [RedisValue]
 
     /// The most rounds of redirects and re-sends one request goes through.
     private static let maxRounds = 4
@@ -66,13 +69,8 @@ struct ClusterDispatch: Sendable {
         var refused: String?
         while !pending.isEmpty {
             round += 1
-            for group in Self.grouped(pending) {
-                var commands: [RedisCommand] = []
-                for item in group.items {
-                    if item.asking { commands.append(Self.asking) }
-                    commands.append(parts[item.part].command)
-                }
-                let got = try sendCounted(group.node, commands, send)
+            let groups = Self.grouped(pending)
+            for (group, got) in zip(groups, try sendGroups(groups, parts: parts, send: send)) {
                 var next = 0
                 for item in group.items {
                     next += item.asking ? 1 : 0
@@ -105,6 +103,28 @@ struct ClusterDispatch: Sendable {
         if let refused, !refused.hasPrefix("MOVED"), !refused.hasPrefix("ASK") {
             throw .redis(RedisError(.io, "the cluster cannot serve the request now: \(refused)", mayHaveReachedRedis: false))
         }
+        return replies
+    }
+
+    /// Each group's commands (with `ASKING` before the redirected ones) sent to its node; the replies per group.
+    private func sendGroups(
+        _ groups: [(node: ClusterNode, items: [(part: Int, node: ClusterNode, asking: Bool)])], parts: [ClusterPlan.Part], send: Send
+    ) throws(GatewayError) -> [[RedisValue]] {
+        let commands = groups.map { group in
+            group.items.flatMap { item in item.asking ? [Self.asking, parts[item.part].command] : [parts[item.part].command] }
+        }
+        guard parallel, groups.count > 1 else {
+            var replies: [[RedisValue]] = []
+            for (group, share) in zip(groups, commands) { replies.append(try sendCounted(group.node, share, send)) }
+            return replies
+        }
+        let outcomes = Mutex([Result<[RedisValue], GatewayError>](repeating: .success([]), count: groups.count))
+        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
+            let outcome = Result { () throws(GatewayError) in try sendCounted(groups[index].node, commands[index], send) }
+            outcomes.withLock { $0[index] = outcome }
+        }
+        var replies: [[RedisValue]] = []
+        for outcome in outcomes.withLock({ $0 }) { replies.append(try outcome.get()) }
         return replies
     }
 

@@ -57,9 +57,11 @@ struct ClusterPlan {
     /// The plan for `commands` on a cluster of `primaryCount` primaries; throws 400 for a command
     /// that spans slots and cannot be split, or whose keys cannot be found.
     init(_ commands: [RedisCommand], keySpecs: CommandKeySpecs, primaryCount: Int) throws(GatewayError) {
+        // Keyless commands go to any primary: spread from a random one.
+        let first = Int.random(in: 0..<max(1, primaryCount))
         for (index, command) in commands.enumerated() {
             let start = parts.count
-            let merge = try add(command, keySpecs: keySpecs, primaryCount: primaryCount, spread: index)
+            let merge = try add(command, keySpecs: keySpecs, primaryCount: primaryCount, spread: first + index)
             entries.append((start..<parts.count, merge))
         }
     }
