@@ -57,7 +57,7 @@ public final class Gateway: Sendable {
             self.pool = nil
             self.follower = nil
             redis = RedisExecutor(
-                cluster: cluster, parallelNodes: configuration.clusterParallelNodes, retry: configuration.retry,
+                cluster: cluster, retry: configuration.retry,
                 replicaAcknowledgement: configuration.replicaAcknowledgement)
         } else {
             let pool = RedisConnectionPool(

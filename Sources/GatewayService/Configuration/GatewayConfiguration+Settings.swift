@@ -56,10 +56,6 @@ extension GatewayConfiguration {
             current: { SettingValue.text(seconds: $0.clusterRefreshInterval) },
             apply: { $0.clusterRefreshInterval = .seconds(try SettingValue.integer($1, in: 1...3600)) }),
         Setting(
-            "GATEWAY_CLUSTER_PARALLEL_NODES",
-            "`1`: a request that spans several cluster nodes sends to them at the same time (one thread each) instead of one after the other",
-            current: { $0.clusterParallelNodes ? "1" : "0" }, apply: { $0.clusterParallelNodes = try SettingValue.flag($1) }),
-        Setting(
             "GATEWAY_CONNECT_TIMEOUT_MS", "Redis TCP connect timeout of one dial (dials run apart from the borrowers waiting for them)",
             current: { SettingValue.text(milliseconds: $0.redis.connectTimeout) },
             apply: { $0.redis.connectTimeout = try SettingValue.milliseconds($1, in: 1...3_600_000) }),

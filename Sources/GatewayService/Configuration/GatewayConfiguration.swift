@@ -11,8 +11,6 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var redis = RedisConnectionOptions()
     /// On a cluster (`redis+cluster://`): time between reads of the slot layout.
     public var clusterRefreshInterval: Duration = .seconds(5)
-    /// On a cluster: send a request's per-node pipelines at the same time instead of one after the other.
-    public var clusterParallelNodes = false
     /// Pool size (per node on a cluster), borrow deadline and health-check interval.
     public var pool = PoolConfiguration()
     /// Listening address, worker threads, connection limits and body bound.

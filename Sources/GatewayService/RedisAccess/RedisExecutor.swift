@@ -19,7 +19,7 @@ public struct RedisExecutor: Sendable {
     /// Where commands go: one pool, or a cluster's pools.
     private enum Topology: Sendable {
         case single(RedisConnectionPool)
-        case cluster(ClusterTopology, parallel: Bool)
+        case cluster(ClusterTopology)
     }
 
     private let topology: Topology
@@ -54,9 +54,8 @@ public struct RedisExecutor: Sendable {
     /// Access to a cluster through `cluster`'s per-node pools; no pipelined senders (every request
     /// borrows on each node it needs).
     /// Re-sends are counted on the node's pool metrics.
-    /// `parallelNodes` sends a request's per-node pipelines at the same time.
-    init(cluster: ClusterTopology, parallelNodes: Bool, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement) {
-        self.topology = .cluster(cluster, parallel: parallelNodes)
+    init(cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement) {
+        self.topology = .cluster(cluster)
         self.senders = nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
@@ -71,8 +70,8 @@ public struct RedisExecutor: Sendable {
         switch topology {
         case .single(let pool):
             return try pipeline(commands, on: pool, label: label, onResend: onResend)
-        case .cluster(let cluster, let parallel):
-            return try ClusterDispatch(topology: cluster, parallel: parallel).pipeline(commands) { node, share throws(GatewayError) in
+        case .cluster(let cluster):
+            return try ClusterDispatch(topology: cluster).pipeline(commands) { node, share throws(GatewayError) in
                 try pipeline(share, on: node.pool, label: label, onResend: node.metrics.resent)
             }
         }
@@ -182,7 +181,7 @@ public struct RedisExecutor: Sendable {
     public var statistics: PoolStatistics {
         switch topology {
         case .single(let pool): pool.statistics
-        case .cluster(let cluster, _): ClusterStatistics(cluster).totals
+        case .cluster(let cluster): ClusterStatistics(cluster).totals
         }
     }
 
@@ -191,13 +190,13 @@ public struct RedisExecutor: Sendable {
     public var availability: PoolAvailability {
         switch topology {
         case .single(let pool): pool.availability
-        case .cluster(let cluster, _): ClusterStatistics(cluster).availability
+        case .cluster(let cluster): ClusterStatistics(cluster).availability
         }
     }
 
     /// The cluster's per-node pools now; nil for a single Redis.
     var clusterStatistics: ClusterStatistics? {
-        if case .cluster(let cluster, _) = topology { return ClusterStatistics(cluster) }
+        if case .cluster(let cluster) = topology { return ClusterStatistics(cluster) }
         return nil
     }
 

@@ -1,7 +1,6 @@
 import CoreUtilities
 import Foundation
 import RedisClient
-import Synchronization
 
 /// Runs requests on a cluster: plans them (`ClusterPlan`), sends one pipeline per node, follows
 /// redirects, and merges the replies back in order.
@@ -17,11 +16,9 @@ import Synchronization
 /// Threading: stateless; called from many threads.
 struct ClusterDispatch: Sendable {
     let topology: ClusterTopology
-    /// Sends a request's per-node pipelines at the same time (one thread each) instead of one after the other.
-    var parallel = false
 
     /// Sends commands as one pipeline on one of a node's pooled connections.
-    typealias Send = @Sendable (ClusterNode, [RedisCommand]) throws(GatewayError) -> [RedisValue]
+    typealias Send = (ClusterNode, [RedisCommand]) throws(GatewayError) -> [RedisValue]
 
     /// The most rounds of redirects and re-sends one request goes through.
     private static let maxRounds = 4
@@ -113,18 +110,10 @@ struct ClusterDispatch: Sendable {
         let commands = groups.map { group in
             group.items.flatMap { item in item.asking ? [Self.asking, parts[item.part].command] : [parts[item.part].command] }
         }
-        guard parallel, groups.count > 1 else {
-            var replies: [[RedisValue]] = []
-            for (group, share) in zip(groups, commands) { replies.append(try sendCounted(group.node, share, send)) }
-            return replies
-        }
-        let outcomes = Mutex([Result<[RedisValue], GatewayError>](repeating: .success([]), count: groups.count))
-        DispatchQueue.concurrentPerform(iterations: groups.count) { index in
-            let outcome = Result { () throws(GatewayError) in try sendCounted(groups[index].node, commands[index], send) }
-            outcomes.withLock { $0[index] = outcome }
-        }
+        // One node after the other: sending to all at once (a thread each) was measured slower on
+        // every workload (Benchmarks/README.md, "Redis Cluster").
         var replies: [[RedisValue]] = []
-        for outcome in outcomes.withLock({ $0 }) { replies.append(try outcome.get()) }
+        for (group, share) in zip(groups, commands) { replies.append(try sendCounted(group.node, share, send)) }
         return replies
     }
 
