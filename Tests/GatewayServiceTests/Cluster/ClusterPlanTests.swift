@@ -27,12 +27,13 @@ import Testing
     let c = "{c}1"
 
     @Test func oneSlotCommandsStayWhole() throws {
-        let plan = try plan([["GET", a], ["MGET", "{a}1", "{a}2"], ["RENAME", "{a}x", "{a}y"], ["PUBLISH", "ch", "m"]])
-        #expect(plan.parts.count == 4)
+        let plan = try plan([["GET", a], ["MGET", "{a}1", "{a}2"], ["RENAME", "{a}x", "{a}y"], ["PUBLISH", "ch", "m"], ["TIME"]])
+        #expect(plan.parts.count == 5)
+        if case .anyPrimary = plan.parts[4].target {} else { Issue.record("TIME has no keys: any primary") }
         #expect(plan.parts[0].target == .slot(HashSlot.of(a)))
         #expect(plan.parts[1].command.arguments.count == 3, "MGET in one slot is not split")
-        if case .anyPrimary = plan.parts[3].target {} else { Issue.record("PUBLISH has no keys: any primary") }
-        let replies: [RedisValue] = [bulk("1"), .array([bulk("x"), .null]), .status("OK"), .integer(2)]
+        #expect(plan.parts[3].target == .slot(HashSlot.of("ch")), "one channel, one node: its messages stay in order")
+        let replies: [RedisValue] = [bulk("1"), .array([bulk("x"), .null]), .status("OK"), .integer(2), .array([bulk("1"), bulk("2")])]
         #expect(try plan.merged(replies) == replies)
     }
 

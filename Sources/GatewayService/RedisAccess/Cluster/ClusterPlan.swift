@@ -4,7 +4,8 @@ import RedisClient
 /// each bound for a slot's primary or for a given primary, and the parts' replies are merged back
 /// into one reply per command, in the request's order. Pure: no I/O.
 ///
-/// - A command whose keys share one slot (or that has no keys) is one part.
+/// - A command whose keys share one slot (or that has no keys) is one part. `PUBLISH` goes to the
+///   primary of its channel's slot, so one channel's messages keep their order.
 /// - `MGET`, `MSET`, `DEL`, `UNLINK`, `EXISTS` and `TOUCH` across slots are split by slot and merged
 ///   (values in key order; counts summed; `OK` when every part said `OK`).
 /// - `DBSIZE`, `KEYS`, `SCAN`, `FLUSHDB`, `FLUSHALL`, `SCRIPT LOAD|FLUSH|EXISTS` and `PING` fan out
@@ -110,6 +111,12 @@ struct ClusterPlan {
             if case .scan = merge { return try addScan(command, primaryCount: primaryCount) }
             for primary in 0..<primaryCount { parts.append(Part(command: command, target: .primary(primary))) }
             return merge
+        }
+        if name == "PUBLISH", command.arguments.count > 1 {
+            // A channel is no key, but sending its messages to one node keeps them in order: two
+            // publishes in a row on different nodes may reach subscribers in either order.
+            parts.append(Part(command: command, target: .slot(HashSlot.of(command.arguments[1]))))
+            return .single
         }
         let keys = try Self.slots(of: command, keySpecs: keySpecs)
         guard let first = keys.first else {
