@@ -28,11 +28,8 @@ public struct HTTPRequest: Sendable {
         headers: [(name: String, value: String)] = [],
         body: [UInt8] = []
     ) {
-        var segments: [[UInt8]] = []
-        for segment in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            guard let decoded = PercentDecoding.decode(segment) else { return nil }
-            segments.append(decoded)
-        }
+        var path = rawPath
+        guard let segments = path.withUTF8(Self.segments) else { return nil }
         var decodedQuery: [(name: String, value: String)] = []
         for (name, value) in rawQuery {
             guard let n = PercentDecoding.decode(Substring(name), plusIsSpace: true),
@@ -44,13 +41,27 @@ public struct HTTPRequest: Sendable {
         self.rawPath = rawPath
         self.pathSegments = segments
         self.query = decodedQuery
-        self.headers = headers.map { ($0.name.lowercased(), $0.value) }
+        self.headers = headers.map { (ASCIICase.lowercased($0.name), $0.value) }
         self.body = body
+    }
+
+    /// The segments after the first `/`, each percent-decoded; nil for a malformed escape. Split on
+    /// the bytes, not on Characters: a path is ASCII once percent-encoded.
+    private static func segments(_ path: UnsafeBufferPointer<UInt8>) -> [[UInt8]]? {
+        guard var start = path.firstIndex(of: UInt8(ascii: "/")).map({ $0 + 1 }) else { return [] }
+        var segments: [[UInt8]] = []
+        while true {
+            let end = path[start...].firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
+            guard let decoded = PercentDecoding.decode(bytes: path[start..<end]) else { return nil }
+            segments.append(decoded)
+            if end == path.endIndex { return segments }
+            start = end + 1
+        }
     }
 
     /// The first header field named `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
+        let lowered = ASCIICase.lowercased(name)
         return headers.first { $0.name == lowered }?.value
     }
 

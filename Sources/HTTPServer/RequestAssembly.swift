@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// One request being gathered across libmicrohttpd's repeated access-handler calls: headers on
 /// the first call, body chunks on the following ones, then a final call with no data.
 ///
@@ -25,7 +27,7 @@ final class RequestAssembly {
 
     /// The Content-Length the client declared, if any.
     var declaredContentLength: Int? {
-        headers.first { $0.name.lowercased() == "content-length" }.flatMap { Int($0.value) }
+        headers.first { ASCIICase.equals($0.name, lowercase: "content-length") }.flatMap { Int($0.value) }
     }
 
     /// Adds one chunk of body; past the limit the chunk is dropped and the request marked too large.

@@ -29,6 +29,17 @@ public struct Router: Sendable {
         let segments: [Segment]
         let label: String
         let action: Action
+        /// The first segment when it is literal, and whether the last matches one or more: what
+        /// rules most routes out before `match` (every request is tried against every route).
+        let firstLiteral: [UInt8]?
+        let endsWithRest: Bool
+
+        /// Whether `path` can match at all: the right number of segments and the same first literal.
+        func mayMatch(_ path: [[UInt8]]) -> Bool {
+            guard endsWithRest ? path.count >= segments.count : path.count == segments.count else { return false }
+            guard let firstLiteral, let first = path.first else { return true }
+            return first == firstLiteral
+        }
     }
 
     private var routes: [Route] = []
@@ -53,7 +64,14 @@ public struct Router: Sendable {
             return part.hasPrefix("{") && part.hasSuffix("}")
                 ? Segment.parameter(String(part.dropFirst().dropLast())) : .literal(Array(part.utf8))
         }
-        routes.append(Route(method: method, segments: segments, label: "\(method) \(pattern)", action: action))
+        var firstLiteral: [UInt8]?
+        if case .literal(let literal)? = segments.first { firstLiteral = literal }
+        var endsWithRest = false
+        if case .rest? = segments.last { endsWithRest = true }
+        routes.append(
+            Route(
+                method: method, segments: segments, label: "\(method) \(pattern)", action: action, firstLiteral: firstLiteral,
+                endsWithRest: endsWithRest))
     }
 
     /// Answers every request whose path matches no route (instead of the router's own 404).
@@ -99,7 +117,7 @@ public struct Router: Sendable {
     private func resolve(_ request: HTTPRequest) -> Resolution {
         var allowed: [HTTPMethod] = []
         let lookup = request.method == .head ? HTTPMethod.get : request.method
-        for route in routes {
+        for route in routes where route.mayMatch(request.pathSegments) {
             guard let parameters = match(route.segments, request.pathSegments) else { continue }
             if route.method == lookup {
                 var routed = request

@@ -1,3 +1,4 @@
+import CoreUtilities
 import HTTPServer
 import RedisClient
 
@@ -198,7 +199,7 @@ struct CacheHandlers: Sendable {
 
     private func wantsRawBytes(_ request: HTTPRequest) -> Bool {
         guard let accept = request.header("accept") else { return false }
-        return accept.lowercased().contains("application/octet-stream")
+        return ASCIICase.contains(accept, lowercase: "application/octet-stream")
     }
 
     /// The longest expiry accepted (`ttl`, `seconds`): 2³¹ − 1 seconds, about 68 years, as

@@ -35,8 +35,8 @@ public struct CommandPolicy: Sendable, Equatable {
     /// Checks one command for a caller and says whether it writes (for read-your-writes
     /// bookkeeping), naming the command once for both.
     func review(_ arguments: [[UInt8]], role: CallerRole) -> (violation: Violation?, writes: Bool) {
-        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
-        let qualified = CommandTable.qualifiedName(arguments)
+        let name = ASCIICase.uppercased(arguments[0])
+        let qualified = CommandTable.qualifiedName(arguments, name: name)
         let writes = !CommandTable.readOnly.contains(name) && !CommandTable.readOnly.contains(qualified)
         return (violation(arguments, name: name, qualified: qualified, writes: writes, role: role), writes)
     }

@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// What the gateway knows about Redis commands: which only read, which change the state of a
 /// connection (and so can never run on a shared pooled one), which are administrative, and where
 /// blocking commands keep their timeout. Redis stays the authority on syntax: unknown commands are
@@ -61,12 +63,17 @@ enum CommandTable {
 
     /// The command's name upper-cased, with the subcommand for container commands (`SCRIPT LOAD`).
     static func qualifiedName(_ arguments: [[UInt8]]) -> String {
-        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
-        if ["SCRIPT", "FUNCTION", "CLIENT", "OBJECT", "XINFO", "COMMAND", "CONFIG", "MEMORY"].contains(name),
-            arguments.count > 1
-        {
-            return name + " " + String(decoding: arguments[1], as: UTF8.self).uppercased()
+        qualifiedName(arguments, name: ASCIICase.uppercased(arguments[0]))
+    }
+
+    /// `qualifiedName` when the upper-cased `name` is at hand already.
+    static func qualifiedName(_ arguments: [[UInt8]], name: String) -> String {
+        if arguments.count > 1, containers.contains(name) {
+            return name + " " + ASCIICase.uppercased(arguments[1])
         }
         return name
     }
+
+    /// Commands whose first argument is a subcommand that matters to the policy.
+    private static let containers: Set<String> = ["SCRIPT", "FUNCTION", "CLIENT", "OBJECT", "XINFO", "COMMAND", "CONFIG", "MEMORY"]
 }

@@ -1,3 +1,4 @@
+import CoreUtilities
 import RedisClient
 
 /// Runs scripts whose shebang carries flags Redis does not know (Upstash's `allow-key-locking`):
@@ -24,7 +25,7 @@ struct ScriptCompatibility: Sendable {
     /// `command` as it is to be sent to Redis, and what to do with its reply.
     func prepare(_ command: [[UInt8]]) -> (command: [[UInt8]], followup: Followup) {
         guard let first = command.first, first.count >= 4, first.count <= 10 else { return (command, .none) }
-        let name = String(decoding: first, as: UTF8.self).uppercased()
+        let name = ASCIICase.uppercased(first)
         var prepared = command
         switch name {
         case "EVAL", "EVAL_RO":

@@ -17,19 +17,20 @@ struct RequestLogging: Sendable {
     /// before passing it to `responder`.
     func responder(for request: HTTPRequest, answering responder: HTTPResponder) -> HTTPResponder {
         let id =
-            request.header("x-request-id").flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
-            ?? "\(prefix)-\(counter.next())"
+            request.header("x-request-id").flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
+            ?? prefix + "-" + String(counter.next())
         let clock = ContinuousClock()
         let start = clock.now
         let logger = logger
-        let line = "\(request.method) \(request.rawPath)"
+        // The log line is only built when it will be written (interpolation costs on every request).
+        let (method, path) = (request.method, request.rawPath)
         return responder.transformed { response in
             var response = response
             response.headers.append(("X-Request-Id", id))
             if logger.logLevel <= .debug {
                 var requestLogger = logger
                 requestLogger[metadataKey: "request-id"] = "\(id)"
-                requestLogger.debug("\(line) \(response.status)", metadata: ["duration": "\(clock.now - start)"])
+                requestLogger.debug("\(method) \(path) \(response.status)", metadata: ["duration": "\(clock.now - start)"])
             }
             return response
         }

@@ -1,3 +1,4 @@
+import CoreUtilities
 import RedisClient
 
 /// Which requests may share a round trip with others (`PipelinedSender`), and with which: a few
@@ -23,7 +24,7 @@ enum Coalescing {
         guard commands.count <= maxCommands else { return nil }
         var onlyReads = true
         for command in commands {
-            let name = command.name.uppercased()
+            let name = ASCIICase.uppercased(command.arguments[0])
             if CommandTable.connectionState.contains(name) || CommandTable.blocking[name] != nil || exclusive.contains(name) {
                 return nil
             }
