@@ -127,13 +127,9 @@ public final class Gateway: Sendable {
         http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 1024)
         do throws(HTTPServerError) {
             server = try HTTPServer(configuration: http) { request, responder in
-                let answer = logging.responder(
-                    for: request,
-                    answering: responder.transformed { response in
-                        var response = response
-                        response.headers.append(("upstash-sync-token", syncToken.current))
-                        return response
-                    })
+                let answer = logging.responder(for: request, answering: responder) { response in
+                    response.headers.append(("upstash-sync-token", syncToken.current))
+                }
                 router.dispatch(request, to: answer)
             }
         } catch {

@@ -29,7 +29,14 @@ public enum JSONString {
 
     /// Appends `utf8` (valid UTF-8) as a quoted, escaped JSON string to `output`.
     public static func appendQuoted(_ utf8: some Collection<UInt8>, to output: inout [UInt8]) {
+        output.reserveCapacity(output.count + utf8.count + 2)
         output.append(UInt8(ascii: "\""))
+        // The common case, nothing to escape: one copy instead of a branch per byte.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): output += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]

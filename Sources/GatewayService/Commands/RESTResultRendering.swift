@@ -47,10 +47,10 @@ enum RESTResultRendering {
 
     private static func appendEntry(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
         if case .error(let message) = value {
-            output += Array(#"{"error":"#.utf8)
+            output.append(contentsOf: #"{"error":"#.utf8)
             JSONString.appendQuoted(message.utf8, to: &output)
         } else {
-            output += Array(#"{"result":"#.utf8)
+            output.append(contentsOf: #"{"result":"#.utf8)
             appendJSON(value, encoding: encoding, to: &output)
         }
         output.append(UInt8(ascii: "}"))
@@ -59,9 +59,9 @@ enum RESTResultRendering {
     private static func appendJSON(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
         switch value {
         case .integer(let number):
-            output += Array(String(number).utf8)
+            output.append(contentsOf: String(number).utf8)
         case .null:
-            output += Array("null".utf8)
+            output.append(contentsOf: "null".utf8)
         case .status(let text):
             if encoding == .base64, text != "OK" {
                 JSONString.appendQuoted(Data(text.utf8).base64EncodedString().utf8, to: &output)

@@ -13,9 +13,13 @@ struct RequestLogging: Sendable {
         self.logger = logger
     }
 
-    /// A responder for `request` that adds the request id (and a debug log line) to the answer
-    /// before passing it to `responder`.
-    func responder(for request: HTTPRequest, answering responder: HTTPResponder) -> HTTPResponder {
+    /// A responder for `request` that adds the request id (and a debug log line) to the answer,
+    /// lets `stamp` add what else every response carries, then passes it to `responder` (one
+    /// wrapping responder per request, not one per concern).
+    func responder(
+        for request: HTTPRequest, answering responder: HTTPResponder,
+        stamp: @escaping @Sendable (inout HTTPResponse) -> Void = { _ in }
+    ) -> HTTPResponder {
         let id =
             request.header("x-request-id").flatMap { $0.isEmpty || $0.utf8.count > 128 ? nil : $0 }
             ?? prefix + "-" + String(counter.next())
@@ -27,6 +31,7 @@ struct RequestLogging: Sendable {
         return responder.transformed { response in
             var response = response
             response.headers.append(("X-Request-Id", id))
+            stamp(&response)
             if logger.logLevel <= .debug {
                 var requestLogger = logger
                 requestLogger[metadataKey: "request-id"] = "\(id)"
