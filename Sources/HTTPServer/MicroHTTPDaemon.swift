@@ -220,7 +220,8 @@ private func queue(_ response: HTTPResponse, core: DaemonCore, on connection: Op
     guard let created else { return MHD_Result.NO }
     defer { MHD_destroy_response(created) }
     for (name, value) in response.headers {
-        _ = MHD_add_response_header(created, name, value)
+        // withCString lends a native string's own bytes; the implicit conversion copied each one.
+        _ = name.withCString { name in value.withCString { value in MHD_add_response_header(created, name, value) } }
     }
     return MHD_queue_response(connection, UInt32(response.status), created)
 }
