@@ -51,7 +51,11 @@ public final class Gateway: Sendable {
                     let nodePool = RedisConnectionPool(
                         configuration: configuration.pool, factory: RedisConnectionFactory(options: configuration.redis.at(address)),
                         observer: PoolEventLogging(metrics: nodeMetrics, logger: logger))
-                    return ClusterNode(address: address, pool: nodePool, metrics: nodeMetrics)
+                    let senders = configuration.redisSenders
+                    return ClusterNode(
+                        address: address, pool: nodePool, metrics: nodeMetrics,
+                        senders: senders > 0
+                            ? (PipelinedSender(pool: nodePool, senders: senders), PipelinedSender(pool: nodePool, senders: senders)) : nil)
                 })
             self.cluster = cluster
             self.pool = nil

@@ -19,6 +19,13 @@ import Testing
         }
     }
 
+    /// A gateway on `cluster` with `environment`, once `/readyz` says every slot has a reachable primary.
+    func readyGateway(_ cluster: RedisClusterNodes, environment: [String: String] = [:]) throws -> GatewayProcess {
+        let gateway = try GatewayProcess(redisURL: cluster.url, environment: environment)
+        #expect(eventually(within: .seconds(10)) { HTTPTestClient(port: gateway.port).request("GET", "/readyz")?.status == 200 })
+        return gateway
+    }
+
     static func isWrite(_ sample: LoadRecorder.Sample) -> Bool { sample.target.hasPrefix("PUT") }
 
     /// Keys written with 200/201, checked through the gateway (EXISTS is split by slot and summed).
@@ -40,10 +47,9 @@ import Testing
     func primaryKilled() throws {
         let cluster = try RedisClusterNodes()
         defer { cluster.stop() }
-        let gateway = try GatewayProcess(
-            redisURL: cluster.url,
+        let gateway = try readyGateway(
+            cluster,
             environment: ["GATEWAY_MIN_REPLICA_ACKS": "1", "GATEWAY_REPLICA_ACK_TIMEOUT_MS": "200", "GATEWAY_SOCKET_TIMEOUT_MS": "1000"])
-        #expect(eventually(within: .seconds(10)) { HTTPTestClient(port: gateway.port).request("GET", "/readyz")?.status == 200 })
         let victim = cluster.primaries[0]
         let replicaPort = try #require(
             cluster.replicas.first { $0.command(["INFO", "replication"])?.contains("master_port:\(victim.port)") == true }?.port)
@@ -110,8 +116,7 @@ import Testing
     func thousandSlotsResharded() throws {
         let cluster = try RedisClusterNodes()
         defer { cluster.stop() }
-        let gateway = try GatewayProcess(redisURL: cluster.url)
-        #expect(eventually(within: .seconds(10)) { HTTPTestClient(port: gateway.port).request("GET", "/readyz")?.status == 200 })
+        let gateway = try readyGateway(cluster)
         let primaries = cluster.primaries
         let from = try #require(primaries[0].command(["CLUSTER", "MYID"]))
         let to = try #require(primaries[1].command(["CLUSTER", "MYID"]))
@@ -154,8 +159,7 @@ import Testing
     func replicaKilled() throws {
         let cluster = try RedisClusterNodes()
         defer { cluster.stop() }
-        let gateway = try GatewayProcess(redisURL: cluster.url)
-        #expect(eventually(within: .seconds(10)) { HTTPTestClient(port: gateway.port).request("GET", "/readyz")?.status == 200 })
+        let gateway = try readyGateway(cluster)
         let load = mixedLoad(gateway)
         load.start()
         load.wait(until: 1.0)

@@ -102,24 +102,48 @@ public struct RedisExecutor: Sendable {
     /// `pipeline` without blocking the caller: with pipelined senders configured and `commands`
     /// eligible (`Coalescing`), they are queued and `completion` runs on a sender thread when their
     /// replies arrive; otherwise they are sent here, and `completion` runs before this returns.
+    /// On a cluster the same holds per node for requests whose keys all hash to one slot (without
+    /// replica confirmation); a reply that says the slot moved (or the cluster cannot serve it now)
+    /// sends the request again through the blocking cluster path, which follows it.
     public func pipeline(
         _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
-        guard let senders, let lane = Coalescing.lane(of: commands) else {
+        let blocking: @Sendable () -> Void = { [self] in
             completion(Result { () throws(GatewayError) in try pipeline(commands, label: label) })
-            return
         }
-        let sender: PipelinedSender
-        switch lane {
-        case .reads: sender = senders.reads
-        case .writes: sender = senders.writes
+        guard let lane = Coalescing.lane(of: commands) else { return blocking() }
+        switch topology {
+        case .single:
+            guard let senders else { return blocking() }
+            send(
+                withReplicaWait(commands), commandCount: commands.count, through: lane == .reads ? senders.reads : senders.writes,
+                attempt: 1, onResend: onResend, completion: completion)
+        case .cluster(let cluster):
+            guard replicaAcknowledgement.wait(after: commands) == nil,
+                let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let senders = node.senders
+            else { return blocking() }
+            send(
+                commands, commandCount: commands.count, through: lane == .reads ? senders.reads : senders.writes, attempt: 1,
+                onResend: node.metrics.resent
+            ) { result in
+                switch result {
+                case .success(let replies)
+                where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
+                    // Nothing ran: the blocking path follows the redirect, off the sender thread.
+                    PoolThread.start(name: "cluster-redirect", blocking)
+                case .failure:
+                    cluster.refreshSoon("\(node.address) failed a pipelined batch")
+                    completion(result)
+                case .success:
+                    completion(result)
+                }
+            }
         }
-        send(withReplicaWait(commands), commandCount: commands.count, through: sender, attempt: 1, completion: completion)
     }
 
     private func send(
         _ sent: [RedisCommand], commandCount: Int, through sender: PipelinedSender, attempt: Int,
-        completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
+        onResend: @escaping @Sendable (RedisError) -> Void, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
         sender.send(sent) { [self] outcome in
             switch verdict(on: outcome, sent: sent, commandCount: commandCount, attempt: attempt) {
@@ -132,7 +156,9 @@ public struct RedisExecutor: Sendable {
                 let delay = retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1))
                 PoolThread.start(name: "redis-resend") { [self] in
                     Thread.sleep(forTimeInterval: delay.secondsDouble)
-                    send(sent, commandCount: commandCount, through: sender, attempt: attempt + 1, completion: completion)
+                    send(
+                        sent, commandCount: commandCount, through: sender, attempt: attempt + 1, onResend: onResend,
+                        completion: completion)
                 }
             }
         }

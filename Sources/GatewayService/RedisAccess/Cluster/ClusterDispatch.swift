@@ -159,8 +159,18 @@ struct ClusterDispatch: Sendable {
         return groups
     }
 
+    /// The node that serves every key of `commands` when they are independent commands whose keys
+    /// all hash to one slot (what may share a pipelined round trip); nil for anything else.
+    func singleNode(for commands: [RedisCommand]) -> ClusterNode? {
+        guard let keySpecs = topology.keySpecs, commands.first.map({ $0.name.uppercased() != "MULTI" }) ?? false,
+            let plan = try? ClusterPlan(commands, keySpecs: keySpecs, primaryCount: 1), plan.parts.count == commands.count,
+            case .slot(let slot) = plan.parts[0].target, plan.parts.allSatisfy({ $0.target == .slot(slot) })
+        else { return nil }
+        return topology.node(forSlot: slot)
+    }
+
     /// A reply saying the command did not run here: redirected, or the cluster cannot serve it now.
-    private static func isClusterRefusal(_ message: String) -> Bool {
+    static func isClusterRefusal(_ message: String) -> Bool {
         message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") || message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
     }
 

@@ -64,14 +64,18 @@ final class ClusterTopology: Sendable {
         }
     }
 
-    /// Stops refreshing and shuts every node's pool.
+    /// Stops refreshing, shuts every node's pool and ends its senders.
     func stop() {
         let nodes = state.withLock { state in
             state.stopped = true
             return state.nodes
         }
         wake.signal()
-        for node in nodes { node.pool.shutDown() }
+        for node in nodes {
+            node.pool.shutDown()
+            node.senders?.reads.stop()
+            node.senders?.writes.stop()
+        }
     }
 
     /// Asks for a refresh soon, on the refresh thread (`reason` is logged at debug).
