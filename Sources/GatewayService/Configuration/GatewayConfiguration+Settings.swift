@@ -160,8 +160,8 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_REDIS_SENDERS",
             "threads that send `GET`/`PUT /cache/{key}` and single commands to Redis in pipelined batches while the HTTP threads "
-                + "serve other connections (nothing parks per request), this many for reads and as many for writes; `0`: each request "
-                + "waits for Redis on its own HTTP thread",
+                + "serve other connections (nothing parks per request), this many for reads and as many for writes (on a cluster, per "
+                + "primary, for requests whose keys share one slot); `0`: each request waits for Redis on its own HTTP thread",
             current: { String($0.redisSenders) }, apply: { $0.redisSenders = try SettingValue.integer($1, in: 0...64) }),
         Setting(
             "GATEWAY_POOL_MODE", "`per-request`: a new Redis connection per request, only to demonstrate the anti-pattern",

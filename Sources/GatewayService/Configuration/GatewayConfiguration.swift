@@ -37,7 +37,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// Threads that send single-command requests to Redis in pipelined batches while their HTTP
     /// threads serve other connections (the asynchronous request path), this many for read-only
     /// requests and as many for the others; 0 sends every request on its own HTTP thread, which
-    /// waits for the reply.
+    /// waits for the reply. On a cluster, per primary, for requests whose keys share one slot.
     public var redisSenders = 2
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
