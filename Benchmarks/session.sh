@@ -4,7 +4,9 @@
 # global redis-py pool, gunicorn 4 sync workers and 2x8 gthread), same Redis, same SQLite file,
 # same load client (gateway-load --scenario session-data), one run.
 #
-# Usage: bash Benchmarks/session.sh [seconds per measurement, default 10]
+# Usage: [VARIANT_BIN=/path/to/redis-gateway] bash Benchmarks/session.sh [seconds per measurement, default 10]
+# VARIANT_BIN adds a second gateway from another build (its own copy of the database), measured in
+# the same run: an A/B of one change.
 # Loopback only, bounded in time; stops everything it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,14 @@ GATEWAY_PORT="$gateway_port" GATEWAY_DATABASE_PATH="$work/users.sqlite" GATEWAY_
   .build/release/redis-gateway >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+variant_port=""
+if [ -n "${VARIANT_BIN:-}" ]; then
+  variant_port="$(free_port)"
+  GATEWAY_PORT="$variant_port" GATEWAY_DATABASE_PATH="$work/users-variant.sqlite" GATEWAY_SEED_USERS=1000 GATEWAY_LOG_LEVEL=warning \
+    "$VARIANT_BIN" >"$work/variant.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do curl -fs "http://127.0.0.1:$variant_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+fi
 
 start_flask() {  # $1: port, then gunicorn options
   local port="$1"; shift
@@ -62,6 +72,11 @@ print("%-44s %12.0f %9.2f %9.2f %8.2f" % (sys.argv[1], r["requests_per_second"],
 
 printf '%-44s %12s %9s %9s %8s\n' "GET /api/data, 50 connections, 1000 users" "requests/s" "p50 ms" "p99 ms" "ok %"
 measure "redis-gateway" "$gateway_port"
+if [ -n "$variant_port" ]; then
+  measure "variant ($VARIANT_BIN)" "$variant_port"
+  measure "redis-gateway, again" "$gateway_port"
+  measure "variant, again" "$variant_port"
+fi
 measure "Flask + redis-py, gunicorn 4 sync workers" "$flask_sync_port"
 measure "Flask + redis-py, gunicorn 2x8 gthread" "$flask_thread_port"
 echo "redis-gateway session cache: $(curl -fs "http://127.0.0.1:$gateway_port/pool/stats" | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["session_cache"])')"

@@ -51,7 +51,7 @@ struct GatewayRoutes {
         add(.get, "/healthz", .open) { request, _ in health.healthz(request) }
         add(.get, "/readyz", .open) { request, _ throws(GatewayError) in try health.readyz(request) }
         add(.post, "/api/login", .open) { request, _ throws(GatewayError) in try sessions.login(request) }
-        add(.get, "/api/data", .open) { request, _ throws(GatewayError) in try sessions.data(request) }
+        router.addAsync(.get, "/api/data", wrapAsync(.open) { request, _, completion in sessions.data(request, completion: completion) })
         add(.post, "/api/logout", .open) { request, _ throws(GatewayError) in try sessions.logout(request) }
         add(.put, "/api/users/{id}", .write) { request, _ throws(GatewayError) in try sessions.updateUser(request) }
         let subscribe: Handler = { request, role throws(GatewayError) in try subscriptions.subscribe(request, role: role, kind: .channel) }

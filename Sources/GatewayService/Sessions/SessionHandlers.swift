@@ -1,3 +1,4 @@
+import ConnectionPool
 import CoreUtilities
 import Foundation
 import HTTPServer
@@ -59,6 +60,47 @@ struct SessionHandlers: Sendable {
         guard let (userID, cached) = try script.sessionAndData(sid: sid, ttl: configuration.sessionTTLSeconds, redis: redis) else {
             throw .notLoggedIn("the session is missing or expired; log in again")
         }
+        return try answer(userID: userID, cached: cached)
+    }
+
+    /// `data` without holding the HTTP thread while Redis works: once the script is loaded (and on
+    /// one Redis), the script's round trip takes the asynchronous path, and a hit is answered from
+    /// the sender thread. A miss (the database and single-flight may block) and anything unusual
+    /// (script not loaded, a cluster) continue on a thread of their own, through `data`.
+    func data(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) {
+        let sid: String
+        do {
+            sid = try sessionID(request)
+        } catch {
+            return completion(.failure(error))
+        }
+        let blocking: @Sendable () -> Void = { [self] in completion(Result { () throws(GatewayError) in try data(request) }) }
+        guard !redis.isCluster, let sha = script.loadedSHA else { return PoolThread.start(name: "session-data", blocking) }
+        let command = SessionScript.call(sha: sha, sid: sid, ttl: configuration.sessionTTLSeconds)
+        redis.pipeline([command], label: "GET /api/data") { [self] result in
+            let outcome: SessionScript.Outcome
+            do throws(GatewayError) {
+                outcome = try SessionScript.outcome(of: try result.get()[0])
+            } catch {
+                return completion(.failure(error))
+            }
+            switch outcome {
+            case .noSession:
+                completion(.failure(.notLoggedIn("the session is missing or expired; log in again")))
+            case .found(let userID, let cached?):
+                completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: cached) })
+            case .found(let userID, nil):
+                PoolThread.start(name: "session-load") { [self] in
+                    completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: nil) })
+                }
+            case .scriptMissing:
+                PoolThread.start(name: "session-data", blocking)
+            }
+        }
+    }
+
+    /// The response for a session's user and what the cache held (nil: load through single-flight).
+    private func answer(userID: Int64, cached: [UInt8]?) throws(GatewayError) -> HTTPResponse {
         if let cached {
             metrics.hit()
             return try respond(cached == Self.missingMarker ? .missing : .found(cached), userID: userID, cache: "hit")
@@ -184,12 +226,50 @@ final class SessionScript: Sendable {
         """
     private let sha = Mutex<String?>(nil)
 
+    /// The script's SHA once it has been loaded.
+    var loadedSHA: String? { sha.withLock { $0 } }
+
+    /// The script's call for session `sid`, refreshing it to `ttl` seconds.
+    static func call(sha: String, sid: String, ttl: Int) -> RedisCommand {
+        RedisCommand("EVALSHA", sha, "1", "session:\(sid)", String(ttl))
+    }
+
+    /// What one script reply says.
+    enum Outcome: Sendable {
+        /// No such session.
+        case noSession
+        /// The session's user, and the cached data (nil when not cached).
+        case found(Int64, [UInt8]?)
+        /// Redis does not have the script (restarted, or `SCRIPT FLUSH`).
+        case scriptMissing
+    }
+
+    /// Reads the script's `reply`; an error reply other than NOSCRIPT throws.
+    static func outcome(of reply: RedisValue) throws(GatewayError) -> Outcome {
+        switch reply {
+        case .null:
+            return .noSession
+        case .array(let parts) where parts.count == 2:
+            guard let text = parts[0].bytes, let userID = Int64(String(decoding: text, as: UTF8.self)) else {
+                throw .redisReply("malformed session value")
+            }
+            if case .bulk(let data) = parts[1] { return .found(userID, data) }
+            return .found(userID, nil)
+        case .error(let message) where message.hasPrefix("NOSCRIPT"):
+            return .scriptMissing
+        case .error(let message):
+            throw .redisReply(message)
+        case .array, .status, .integer, .bulk:
+            throw .redisReply("unexpected reply from the session script")
+        }
+    }
+
     /// (user id, cached bytes or nil), or nil when there is no such session.
     func sessionAndData(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
         if redis.isCluster { return try twoRoundTrips(sid: sid, ttl: ttl, redis: redis) }
         for attempt in 0..<2 {
             let loaded: String
-            if let known = sha.withLock({ $0 }), attempt == 0 {
+            if let known = loadedSHA, attempt == 0 {
                 loaded = known
             } else {
                 guard case .bulk(let bytes) = try redis.send(RedisCommand("SCRIPT", "LOAD", Self.source), label: "GET /api/data") else {
@@ -198,22 +278,11 @@ final class SessionScript: Sendable {
                 loaded = String(decoding: bytes, as: UTF8.self)
                 sha.withLock { $0 = loaded }
             }
-            let reply = try redis.pipeline([RedisCommand("EVALSHA", loaded, "1", "session:\(sid)", String(ttl))], label: "GET /api/data")[0]
-            switch reply {
-            case .null:
-                return nil
-            case .array(let parts) where parts.count == 2:
-                guard let text = parts[0].bytes, let userID = Int64(String(decoding: text, as: UTF8.self)) else {
-                    throw .redisReply("malformed session value")
-                }
-                if case .bulk(let data) = parts[1] { return (userID, data) }
-                return (userID, nil)
-            case .error(let message) where message.hasPrefix("NOSCRIPT"):
-                continue
-            case .error(let message):
-                throw .redisReply(message)
-            case .array, .status, .integer, .bulk:
-                throw .redisReply("unexpected reply from the session script")
+            let reply = try redis.pipeline([Self.call(sha: loaded, sid: sid, ttl: ttl)], label: "GET /api/data")[0]
+            switch try Self.outcome(of: reply) {
+            case .noSession: return nil
+            case .found(let userID, let data): return (userID, data)
+            case .scriptMissing: continue
             }
         }
         throw .redisReply("the session script could not be loaded")
