@@ -42,6 +42,23 @@ import Testing
         #expect(login(secure, user: 1).response.headers["set-cookie"]?.contains("Secure") == true)
     }
 
+    /// Once the script is loaded, hits and misses take the asynchronous path; a flushed script
+    /// (a Redis restart, `SCRIPT FLUSH`) is loaded again and the request still answers.
+    @Test func theAsynchronousPathServesMissesAndSurvivesAFlushedScript() throws {
+        let harness = try GatewayHarness(redisURL: redis.url)
+        let (sid, _) = login(harness, user: 4)
+        let session = [("Authorization", "Session \(sid)")]
+        #expect(harness.request("GET", "/api/data", headers: session).status == 200, "loads the script")
+        redis.command(["DEL", "user_data:4"])
+        let miss = harness.request("GET", "/api/data", headers: session)
+        #expect(miss.status == 200 && miss.headers["x-cache"] == "miss" && miss.text.contains("user4@example.com"))
+        #expect(harness.request("GET", "/api/data", headers: session).headers["x-cache"] == "hit")
+        #expect(redis.command(["SCRIPT", "FLUSH"]) == "+OK")
+        let afterFlush = harness.request("GET", "/api/data", headers: session)
+        #expect(afterFlush.status == 200 && afterFlush.headers["x-cache"] == "hit", "\(afterFlush.text)")
+        #expect(harness.request("GET", "/api/data", headers: [("Authorization", "Session 0123456789abcdef0123456789abcdef")]).status == 401)
+    }
+
     @Test func dataIsAMissThenAHitAndTheSessionSlides() throws {
         let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 3)
