@@ -12,7 +12,7 @@ struct PoolHandlers: Sendable {
     func stats(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         switch request.queryValue("format") {
         case "prometheus": return metrics(request)
-        case "json": return .json(200, rendering.json(redis.statistics, cluster: redis.clusterStatistics))
+        case "json": return json()
         case nil: break
         case let other?: throw .badRequest("format must be json or prometheus, got '\(other)'")
         }
@@ -20,7 +20,13 @@ struct PoolHandlers: Sendable {
         if accept.contains("application/openmetrics-text") || accept.contains("text/plain") {
             return metrics(request)
         }
-        return .json(200, rendering.json(redis.statistics, cluster: redis.clusterStatistics))
+        return json()
+    }
+
+    /// The JSON document, from one snapshot (on a cluster the totals are summed from the same node snapshots).
+    private func json() -> HTTPResponse {
+        let cluster = redis.clusterStatistics
+        return .json(200, rendering.json(cluster?.totals ?? redis.statistics, cluster: cluster))
     }
 
     /// `GET /metrics`: the Prometheus text exposition.
@@ -28,7 +34,10 @@ struct PoolHandlers: Sendable {
         HTTPResponse(
             status: 200,
             headers: [("Content-Type", PoolStatsRendering.prometheusContentType)],
-            body: rendering.prometheus(redis.statistics, cluster: redis.clusterStatistics)
+            body: {
+                let cluster = redis.clusterStatistics
+                return rendering.prometheus(cluster?.totals ?? redis.statistics, cluster: cluster)
+            }()
         )
     }
 }

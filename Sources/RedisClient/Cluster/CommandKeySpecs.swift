@@ -1,3 +1,5 @@
+import CoreUtilities
+
 /// Where each command keeps its keys, read from Redis itself (`COMMAND`: the key specifications of
 /// Redis 7, or the first/last/step triple of older servers) rather than a hand-kept table.
 /// `keyPositions(in:)` follows Redis' own `getKeysUsingKeySpecs`.
@@ -27,6 +29,8 @@ public struct CommandKeySpecs: Sendable {
 
     /// A command's specifications; nil means one of them is of a kind that cannot be followed.
     private let specs: [String: [Spec]?]
+    /// Commands with subcommands (`object`, `xinfo`, …): only their second argument names a `name|sub` entry.
+    private let containers: Set<String>
 
     /// What the key positions of a command are.
     public enum Lookup: Sendable, Equatable {
@@ -42,22 +46,27 @@ public struct CommandKeySpecs: Sendable {
     public init(commandReply reply: RedisValue) throws(RedisError) {
         guard case .array(let entries) = reply else { throw RedisError(.protocolError, "unexpected COMMAND reply") }
         var specs: [String: [Spec]?] = [:]
+        var containers: Set<String> = []
         func add(_ entry: RedisValue) {
             guard case .array(let fields) = entry, fields.count >= 6, let name = fields[0].text?.lowercased() else { return }
             specs[name] = Self.specs(of: fields)
-            if fields.count > 9, case .array(let subcommands) = fields[9] {
+            if fields.count > 9, case .array(let subcommands) = fields[9], !subcommands.isEmpty {
+                containers.insert(name)
                 for subcommand in subcommands { add(subcommand) }
             }
         }
         for entry in entries { add(entry) }
         self.specs = specs
+        self.containers = containers
     }
 
     /// The argument indexes of `arguments`' keys (name first).
     public func keyPositions(in arguments: [[UInt8]]) -> Lookup {
-        let name = String(decoding: arguments[0], as: UTF8.self).lowercased()
+        let name = ASCIICase.lowercased(String(decoding: arguments[0], as: UTF8.self))
         var found = specs[name]
-        if arguments.count > 1, let sub = specs[name + "|" + String(decoding: arguments[1], as: UTF8.self).lowercased()] {
+        if arguments.count > 1, containers.contains(name),
+            let sub = specs[name + "|" + ASCIICase.lowercased(String(decoding: arguments[1], as: UTF8.self))]
+        {
             found = sub
         }
         guard let found else { return .unknownCommand }

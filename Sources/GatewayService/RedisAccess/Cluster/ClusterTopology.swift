@@ -97,14 +97,6 @@ final class ClusterTopology: Sendable {
         state.withLock { state in state.primaries.map { state.nodes[$0] } }
     }
 
-    /// Any primary, for a command without keys: the one serving `hint`'s slot (spreading such commands).
-    func anyPrimary(hint: Int) -> ClusterNode? {
-        state.withLock { state in
-            guard !state.primaries.isEmpty else { return nil }
-            return state.nodes[state.primaries[hint % state.primaries.count]]
-        }
-    }
-
     /// The node at `address`, with a pool made for it if it is new (a redirect may name a node the
     /// last refresh did not know).
     func node(at address: ServerAddress) -> ClusterNode {
