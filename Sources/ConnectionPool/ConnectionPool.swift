@@ -144,6 +144,17 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     // MARK: Borrowing
 
+    /// A borrower that queued in front of the pool (a batch sender's queue) reached its deadline
+    /// before it could borrow: counted and reported as a wait timeout, like one that waited in the
+    /// pool, so the statistics name every request that got no connection in time. Returns the
+    /// error such a borrow throws.
+    public func waitTimedOutBeforeBorrowing(waited: Duration) -> PoolError {
+        let failure = lock.withLock { $0.machine.borrowDeadlinePassed().borrower }
+        observer.borrowFinished(waited: waited, outcome: .timedOut)
+        if case .fail(let error)? = failure { return error }
+        return .timeout(waited: waited, statistics: statistics)
+    }
+
     private func borrow(label: String, deadline: PoolInstant?) throws(PoolError) -> Connection {
         let start = PoolInstant.now()
         do {

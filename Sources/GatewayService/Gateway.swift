@@ -62,7 +62,7 @@ public final class Gateway: Sendable {
             self.follower = nil
             redis = RedisExecutor(
                 cluster: cluster, retry: configuration.retry,
-                replicaAcknowledgement: configuration.replicaAcknowledgement)
+                replicaAcknowledgement: configuration.replicaAcknowledgement, workers: RedisExecutor.workers(for: configuration.pool))
         } else {
             let pool = RedisConnectionPool(
                 configuration: configuration.pool,
@@ -120,6 +120,7 @@ public final class Gateway: Sendable {
                 flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),
                 generations: UserGenerations()),
             subscriptions: SubscribeHandlers(hub: pubsub, policy: policy),
+            redis: redis,
             authenticator: authenticator,
             protectMetrics: configuration.auth.protectMetrics,
             syncToken: syncToken,

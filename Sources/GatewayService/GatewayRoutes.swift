@@ -23,6 +23,8 @@ struct GatewayRoutes {
     let commands: CommandHandlers
     let sessions: SessionHandlers
     let subscriptions: SubscribeHandlers
+    /// Runs the handlers that wait for Redis or the database off the HTTP threads.
+    let redis: RedisExecutor
     let authenticator: Authenticator
     let protectMetrics: Bool
     let syncToken: SyncToken
@@ -36,7 +38,12 @@ struct GatewayRoutes {
     /// The router with every route.
     func makeRouter() -> Router {
         var router = Router()
+        // Handlers that wait (for Redis, for the database) run on `redis.offload`'s threads, so the
+        // HTTP threads — as few as the cores — never wait; `addInline` is for those that do not.
         func add(_ method: HTTPMethod, _ path: String, _ access: Access, _ handler: @escaping Handler) {
+            router.addAsync(method, path, offloaded(wrap(access, handler)))
+        }
+        func addInline(_ method: HTTPMethod, _ path: String, _ access: Access, _ handler: @escaping Handler) {
             router.add(method, path, wrap(access, handler))
         }
         router.addAsync(.get, "/cache/{key}", wrapAsync(.read) { request, _, completion in cache.get(request, completion: completion) })
@@ -45,21 +52,22 @@ struct GatewayRoutes {
         add(.post, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.expire(request) }
         add(.delete, "/cache/{key}/expire", .write) { request, _ throws(GatewayError) in try cache.persist(request) }
         add(.get, "/cache/{key}/ttl", .read) { request, _ throws(GatewayError) in try cache.ttl(request) }
-        add(.get, "/pool/stats", .metrics) { request, _ throws(GatewayError) in try pool.stats(request) }
+        addInline(.get, "/pool/stats", .metrics) { request, _ throws(GatewayError) in try pool.stats(request) }
         add(.get, "/pool/health", .metrics) { request, _ throws(GatewayError) in try health.poolHealth(request) }
-        add(.get, "/metrics", .metrics) { request, _ in pool.metrics(request) }
-        add(.get, "/healthz", .open) { request, _ in health.healthz(request) }
-        add(.get, "/readyz", .open) { request, _ throws(GatewayError) in try health.readyz(request) }
+        addInline(.get, "/metrics", .metrics) { request, _ in pool.metrics(request) }
+        addInline(.get, "/healthz", .open) { request, _ in health.healthz(request) }
+        addInline(.get, "/readyz", .open) { request, _ throws(GatewayError) in try health.readyz(request) }
         add(.post, "/api/login", .open) { request, _ throws(GatewayError) in try sessions.login(request) }
         router.addAsync(.get, "/api/data", wrapAsync(.open) { request, _, completion in sessions.data(request, completion: completion) })
         add(.post, "/api/logout", .open) { request, _ throws(GatewayError) in try sessions.logout(request) }
         add(.put, "/api/users/{id}", .write) { request, _ throws(GatewayError) in try sessions.updateUser(request) }
+        // Opening an event stream does not wait: the subscription connection subscribes for it.
         let subscribe: Handler = { request, role throws(GatewayError) in try subscriptions.subscribe(request, role: role, kind: .channel) }
         let psubscribe: Handler = { request, role throws(GatewayError) in try subscriptions.subscribe(request, role: role, kind: .pattern) }
-        add(.get, "/subscribe/{channels*}", .read, subscribe)
-        add(.post, "/subscribe/{channels*}", .read, subscribe)
-        add(.get, "/psubscribe/{patterns*}", .read, psubscribe)
-        add(.post, "/psubscribe/{patterns*}", .read, psubscribe)
+        addInline(.get, "/subscribe/{channels*}", .read, subscribe)
+        addInline(.post, "/subscribe/{channels*}", .read, subscribe)
+        addInline(.get, "/psubscribe/{patterns*}", .read, psubscribe)
+        addInline(.post, "/psubscribe/{patterns*}", .read, psubscribe)
         router.addAsync(.post, "/", wrapAsync(.command, commands.single))
         add(.post, "/pipeline", .command, commands.pipeline)
         add(.post, "/multi-exec", .command, commands.multiExec)
@@ -75,6 +83,14 @@ struct GatewayRoutes {
             }
         }
         return router
+    }
+
+    private func offloaded(_ handler: @escaping Router.Handler) -> Router.AsyncHandler {
+        { [self] request, responder in
+            redis.offload({ responder.respond(handler(request)) }) { error in
+                responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))
+            }
+        }
     }
 
     private func wrap(_ access: Access, _ handler: @escaping Handler) -> Router.Handler {
@@ -98,10 +114,14 @@ struct GatewayRoutes {
             } catch {
                 return responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))
             }
-            handler(request, role) { [self] result in
+            // The completion captures only what it needs: capturing `self` would copy (and retain)
+            // every handler on each request.
+            let syncToken = access == .write ? syncToken : nil
+            let retryAfterSeconds = retryAfterSeconds
+            handler(request, role) { result in
                 switch result {
                 case .success(let response):
-                    if access == .write { syncToken.recordWrite() }
+                    syncToken?.recordWrite()
                     responder.respond(response)
                 case .failure(let error):
                     responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))

@@ -1,12 +1,20 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// How the HTTP server listens and what it accepts.
 public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Numeric IPv4 or IPv6 address to bind.
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free one (read it back from `HTTPServer.port`).
     public var port: Int = 8080
-    /// Worker threads; each serves its connections one request at a time. 0: a thread per
-    /// connection (fairer under uneven load, slower at high request rates).
-    public var workerThreads: Int = 8
+    /// Worker threads, each serving its connections in turn; nil: one per online processor, at
+    /// least 2 (handlers that wait hand their work to threads of their own, so more HTTP threads
+    /// than cores only add context switches). 0: a thread per connection (fairer under uneven load,
+    /// slower at high request rates).
+    public var workerThreads: Int? = nil
     /// Most client connections open at once; more are refused.
     public var connectionLimit: Int = 1024
     /// Most client connections from one address at once; 0 for no limit.
@@ -19,6 +27,11 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
 
-    /// Defaults: 127.0.0.1:8080, 8 workers, 1024 connections, 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
+    /// The worker threads `workerThreads` asks for: itself, or one per online processor (at least 2).
+    public var resolvedWorkerThreads: Int {
+        workerThreads ?? max(2, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections, 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
     public init() {}
 }

@@ -20,13 +20,14 @@ final class MicroHTTPDaemon: Sendable {
     let port: Int
 
     init(configuration: HTTPServerConfiguration, handler: @escaping Router.AsyncHandler) throws(HTTPServerError) {
-        let core = DaemonCore(maxBodyBytes: configuration.maxBodyBytes, handler: handler)
+        let core = DaemonCore(
+            maxBodyBytes: configuration.maxBodyBytes, threadPerConnection: configuration.resolvedWorkerThreads == 0, handler: handler)
         let context = Unmanaged.passUnretained(core).toOpaque()
         let started: OpaquePointer? = configuration.host.withCString { host in
             var settings = gw_mhd_settings(
                 host: host,
                 port: UInt16(clamping: configuration.port),
-                thread_pool_size: UInt32(clamping: max(configuration.workerThreads, 0)),
+                thread_pool_size: UInt32(clamping: max(configuration.resolvedWorkerThreads, 0)),
                 connection_limit: UInt32(clamping: configuration.connectionLimit),
                 per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
@@ -111,6 +112,9 @@ final class MicroHTTPDaemon: Sendable {
 /// What the C callbacks reach through their context pointer.
 private final class DaemonCore: Sendable {
     let maxBodyBytes: Int
+    /// A thread per connection: an unanswered request waits on its own thread (libmicrohttpd does
+    /// not wake such a thread promptly on resume, and it has no other connection to serve).
+    let threadPerConnection: Bool
     let handler: Router.AsyncHandler
     let inFlight = Atomic<Int>(0)
     /// When a request last started or completed (monotonic nanoseconds).
@@ -119,8 +123,9 @@ private final class DaemonCore: Sendable {
     /// Streaming responses whose connection is open, by identity.
     let streams = Mutex<[ObjectIdentifier: HTTPStream]>([:])
 
-    init(maxBodyBytes: Int, handler: @escaping Router.AsyncHandler) {
+    init(maxBodyBytes: Int, threadPerConnection: Bool, handler: @escaping Router.AsyncHandler) {
         self.maxBodyBytes = maxBodyBytes
+        self.threadPerConnection = threadPerConnection
         self.handler = handler
     }
 }
@@ -177,6 +182,15 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     case (_, .failure(let rejected)):
         return finish(rejected.response, core: core, on: connection)
     case (_, .success(let request)):
+        if core.threadPerConnection {
+            let answered = DispatchSemaphore(value: 0)
+            let responder = HTTPResponder(resume: { answered.signal() })
+            core.handler(request, responder)
+            if let response = responder.takeAnswerOrSuspend({}) { return finish(response, core: core, on: connection) }
+            answered.wait()
+            guard let response = responder.takeAnswer() else { return MHD_Result.NO }
+            return finish(response, core: core, on: connection)
+        }
         let address = Int(bitPattern: connection)
         let responder = HTTPResponder(resume: {
             if let connection = OpaquePointer(bitPattern: address) { MHD_resume_connection(connection) }

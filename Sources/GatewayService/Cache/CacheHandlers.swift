@@ -11,9 +11,15 @@ import RedisClient
 /// The `/cache/{key}` resource family: get, set, delete, expire, persist, ttl.
 ///
 /// Threading: stateless apart from the shared `RedisExecutor`; called on many threads at once.
-struct CacheHandlers: Sendable {
+final class CacheHandlers: Sendable {
     let redis: RedisExecutor
     let maxKeyBytes: Int
+
+    /// Handlers on `redis`, refusing keys longer than `maxKeyBytes`.
+    init(redis: RedisExecutor, maxKeyBytes: Int) {
+        self.redis = redis
+        self.maxKeyBytes = maxKeyBytes
+    }
 
     /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
     /// `Accept: application/octet-stream`; 404 when absent.

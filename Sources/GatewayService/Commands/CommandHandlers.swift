@@ -6,12 +6,21 @@ import RedisClient
 /// in MULTI … EXEC, atomic). One borrowed connection per request.
 ///
 /// Threading: stateless apart from the shared `RedisExecutor` and `SyncToken`.
-struct CommandHandlers: Sendable {
+final class CommandHandlers: Sendable {
     let redis: RedisExecutor
     let policy: CommandPolicy
     let limits: CommandLimits
     let syncToken: SyncToken
     let scripts: ScriptCompatibility
+
+    /// Handlers on `redis`, checking each command against `policy` and `limits`.
+    init(redis: RedisExecutor, policy: CommandPolicy, limits: CommandLimits, syncToken: SyncToken, scripts: ScriptCompatibility) {
+        self.redis = redis
+        self.policy = policy
+        self.limits = limits
+        self.syncToken = syncToken
+        self.scripts = scripts
+    }
 
     /// First path segments that belong to the service's own routes, never to a command.
     static let reservedSegments: Set<String> = [

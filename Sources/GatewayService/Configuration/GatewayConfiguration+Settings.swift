@@ -78,8 +78,11 @@ extension GatewayConfiguration {
             apply: { $0.http.port = try SettingValue.integer($1, in: 0...65535) }),
         Setting(
             "GATEWAY_THREADS",
-            "HTTP worker threads, each serving its connections in turn; `0`: a thread per connection (fairer tails, lower peak rate)",
-            current: { String($0.http.workerThreads) }, apply: { $0.http.workerThreads = try SettingValue.integer($1, in: 0...1024) }),
+            "HTTP worker threads, each serving its connections in turn; `auto`: one per online processor, at least 2 (requests that "
+                + "wait for Redis or the database wait on threads of their own, so more would only add context switches); `0`: a thread "
+                + "per connection (fairer tails, lower peak rate)",
+            current: { $0.http.workerThreads.map { String($0) } ?? "auto" },
+            apply: { $0.http.workerThreads = $1 == "auto" ? nil : try SettingValue.integer($1, in: 0...1024) }),
         Setting(
             "GATEWAY_CONNECTION_LIMIT", "most client connections at once", current: { String($0.http.connectionLimit) },
             apply: { $0.http.connectionLimit = try SettingValue.integer($1, in: 1...1_000_000) }),
@@ -161,7 +164,8 @@ extension GatewayConfiguration {
             "GATEWAY_REDIS_SENDERS",
             "threads that send `GET`/`PUT /cache/{key}` and single commands to Redis in pipelined batches while the HTTP threads "
                 + "serve other connections (nothing parks per request), this many for reads and as many for writes (on a cluster, per "
-                + "primary, for requests whose keys share one slot); `0`: each request waits for Redis on its own HTTP thread",
+                + "primary, for requests whose keys share one slot); one each batches best on two cores; `0`: each request waits for "
+                + "Redis on a thread of its own",
             current: { String($0.redisSenders) }, apply: { $0.redisSenders = try SettingValue.integer($1, in: 0...64) }),
         Setting(
             "GATEWAY_POOL_MODE", "`per-request`: a new Redis connection per request, only to demonstrate the anti-pattern",

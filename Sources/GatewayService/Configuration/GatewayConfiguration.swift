@@ -38,7 +38,7 @@ public struct GatewayConfiguration: Sendable, Equatable {
     /// threads serve other connections (the asynchronous request path), this many for read-only
     /// requests and as many for the others; 0 sends every request on its own HTTP thread, which
     /// waits for the reply. On a cluster, per primary, for requests whose keys share one slot.
-    public var redisSenders = 2
+    public var redisSenders = 1
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
     /// The least severe log level written.

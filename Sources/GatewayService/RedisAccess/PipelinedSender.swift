@@ -9,7 +9,8 @@ import Synchronization
 /// Webdis, and no thread parks per request.
 ///
 /// - The pool stays the one bound on connections: each batch borrows (within the youngest request's
-///   deadline) and gives back. A request still queued at its deadline fails as a borrow would.
+///   deadline) and gives back. A request still queued at its deadline fails as a borrow would, at
+///   its deadline, even while every sender is held up by a slow batch (a watcher thread sees to it).
 /// - A request's commands stay contiguous and in order; replies are matched by position, so a reply
 ///   only ever reaches the request that sent its command. A connection failure fails every request
 ///   of its batch alike (each one's retry policy then decides); a Redis error reply stays with its
@@ -37,6 +38,7 @@ final class PipelinedSender: Sendable {
     private let maxBatchCommands: Int
     private let lock = ConditionLock(State())
     private let work: ConditionLock<State>.Condition
+    private let watch: ConditionLock<State>.Condition
 
     /// `senders` threads sending on `pool`'s connections, each batch at most `maxBatchCommands`
     /// commands (one larger request still goes, alone).
@@ -44,9 +46,11 @@ final class PipelinedSender: Sendable {
         self.pool = pool
         self.maxBatchCommands = maxBatchCommands
         self.work = lock.makeCondition()
+        self.watch = lock.makeCondition()
         for index in 0..<max(1, senders) {
             PoolThread.start(name: "redis-sender-\(index)") { [self] in run() }
         }
+        PoolThread.start(name: "redis-sender-deadlines") { [self] in failLateJobs() }
     }
 
     /// Queues one request's commands; `completion` receives their replies (or the failure).
@@ -65,6 +69,32 @@ final class PipelinedSender: Sendable {
     func stop() {
         lock.withLock { $0.stopped = true }
         work.broadcast()
+        watch.broadcast()
+    }
+
+    /// The watcher: fails each queued request at its deadline, so a request never waits past it
+    /// behind a batch that Redis holds up. Deadlines grow in queue order (the same wait timeout
+    /// from each request's arrival), so only the head of the queue needs looking at. Never
+    /// signalled on the hot path: it sleeps until the head's deadline.
+    private func failLateJobs() {
+        while true {
+            let now = PoolInstant.now()
+            let (late, next, stopped) = lock.withLock { state -> ([Job], PoolInstant?, Bool) in
+                var count = 0
+                while count < state.queue.count, state.queue[count].deadline <= now { count += 1 }
+                let late = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                return (late, state.queue.first?.deadline, state.stopped)
+            }
+            for job in late {
+                job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
+            }
+            if stopped { return }
+            // With the queue empty, whatever arrives next is due a wait timeout after this at the
+            // earliest.
+            let wake = next ?? now.advanced(by: pool.configuration.waitTimeout)
+            lock.wait(on: watch, until: wake, poll: { state in state.stopped ? () : nil }, timedOut: { _ in () })
+        }
     }
 
     private func run() {
@@ -73,7 +103,7 @@ final class PipelinedSender: Sendable {
             var live: [Job] = []
             for job in batch {
                 if now >= job.deadline {
-                    job.completion(.failure(.pool(.timeout(waited: pool.configuration.waitTimeout, statistics: pool.statistics))))
+                    job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
                 } else {
                     live.append(job)
                 }

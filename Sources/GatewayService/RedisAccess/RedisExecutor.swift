@@ -15,7 +15,7 @@ public import RedisClient
 /// each node's share through the same borrow-send-retry steps on that node's pool.
 ///
 /// Threading: shared by all worker threads; each call borrows its own connection.
-public struct RedisExecutor: Sendable {
+public final class RedisExecutor: Sendable {
     /// Where commands go: one pool, or a cluster's pools.
     private enum Topology: Sendable {
         case single(RedisConnectionPool)
@@ -30,6 +30,8 @@ public struct RedisExecutor: Sendable {
     /// Pipelined senders for read-only requests and for the others, apart: a write Redis holds back
     /// (`CLIENT PAUSE WRITE`, a replica catching up) never stalls the reads batched behind it.
     private let senders: (reads: PipelinedSender, writes: PipelinedSender)?
+    /// The threads that wait for Redis on the HTTP threads' behalf (`offload`).
+    private let workers: BlockingWorkers
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
 
@@ -39,9 +41,11 @@ public struct RedisExecutor: Sendable {
     public init(
         pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
         replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), pipelinedSenders: Int = 0,
+        workers: BlockingWorkers? = nil,
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.topology = .single(pool)
+        self.workers = workers ?? Self.workers(for: pool.configuration)
         self.senders =
             pipelinedSenders > 0
             ? (PipelinedSender(pool: pool, senders: pipelinedSenders), PipelinedSender(pool: pool, senders: pipelinedSenders)) : nil
@@ -54,13 +58,37 @@ public struct RedisExecutor: Sendable {
     /// Access to a cluster through `cluster`'s per-node pools; no pipelined senders (every request
     /// borrows on each node it needs).
     /// Re-sends are counted on the node's pool metrics.
-    init(cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement) {
+    init(cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers) {
         self.topology = .cluster(cluster)
+        self.workers = workers
         self.senders = nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = { _ in }
         self.onTopologyError = { reason in cluster.refreshSoon(reason) }
+    }
+
+    /// The threads for waiting work beside a pool configured so: as many as the pool has connections
+    /// (each holds at most one at a time), at least 16; work waits for one at most as long as a
+    /// borrow waits for a connection.
+    public static func workers(for pool: PoolConfiguration) -> BlockingWorkers {
+        BlockingWorkers(name: "redis-wait", limit: max(pool.maxConnections, 16), startTimeout: pool.waitTimeout)
+    }
+
+    /// Runs `work`, which waits for Redis (borrows, round trips, a database read), on a thread kept
+    /// for waiting, never on the caller's: the HTTP threads, as few as the cores, keep serving. When
+    /// no such thread frees up within the pool's wait timeout, `work` does not run and `refused`
+    /// gets the timeout a borrow would have given (503).
+    public func offload(_ work: @escaping @Sendable () -> Void, refused: @escaping @Sendable (GatewayError) -> Void) {
+        workers.run { [self] started in
+            guard started else {
+                switch topology {
+                case .single(let pool): return refused(.pool(pool.waitTimedOutBeforeBorrowing(waited: workers.startTimeout)))
+                case .cluster: return refused(.pool(.timeout(waited: workers.startTimeout, statistics: statistics)))
+                }
+            }
+            work()
+        }
     }
 
     /// Sends `commands` as one pipeline on one borrowed connection and returns their replies
@@ -109,7 +137,9 @@ public struct RedisExecutor: Sendable {
         _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
         let blocking: @Sendable () -> Void = { [self] in
-            completion(Result { () throws(GatewayError) in try pipeline(commands, label: label) })
+            offload({ completion(Result { () throws(GatewayError) in try self.pipeline(commands, label: label) }) }) {
+                completion(.failure($0))
+            }
         }
         guard let lane = Coalescing.lane(of: commands) else { return blocking() }
         switch topology {
@@ -130,7 +160,7 @@ public struct RedisExecutor: Sendable {
                 case .success(let replies)
                 where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
                     // Nothing ran: the blocking path follows the redirect, off the sender thread.
-                    PoolThread.start(name: "cluster-redirect", blocking)
+                    blocking()
                 case .failure:
                     cluster.refreshSoon("\(node.address) failed a pipelined batch")
                     completion(result)
@@ -200,6 +230,7 @@ public struct RedisExecutor: Sendable {
     public func stop() {
         senders?.reads.stop()
         senders?.writes.stop()
+        workers.stop()
     }
 
     /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`); on a cluster, the

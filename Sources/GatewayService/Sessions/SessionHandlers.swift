@@ -66,7 +66,7 @@ struct SessionHandlers: Sendable {
     /// `data` without holding the HTTP thread while Redis works: once the script is loaded (and on
     /// one Redis), the script's round trip takes the asynchronous path, and a hit is answered from
     /// the sender thread. A miss (the database and single-flight may block) and anything unusual
-    /// (script not loaded, a cluster) continue on a thread of their own, through `data`.
+    /// (script not loaded, a cluster) continue on a thread for waiting work (`RedisExecutor.offload`).
     func data(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) {
         let sid: String
         do {
@@ -74,8 +74,10 @@ struct SessionHandlers: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        let blocking: @Sendable () -> Void = { [self] in completion(Result { () throws(GatewayError) in try data(request) }) }
-        guard !redis.isCluster, let sha = script.loadedSHA else { return PoolThread.start(name: "session-data", blocking) }
+        let blocking: @Sendable () -> Void = { [self] in
+            redis.offload({ completion(Result { () throws(GatewayError) in try data(request) }) }) { completion(.failure($0)) }
+        }
+        guard !redis.isCluster, let sha = script.loadedSHA else { return blocking() }
         let command = SessionScript.call(sha: sha, sid: sid, ttl: configuration.sessionTTLSeconds)
         redis.pipeline([command], label: "GET /api/data") { [self] result in
             let outcome: SessionScript.Outcome
@@ -90,11 +92,11 @@ struct SessionHandlers: Sendable {
             case .found(let userID, let cached?):
                 completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: cached) })
             case .found(let userID, nil):
-                PoolThread.start(name: "session-load") { [self] in
-                    completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: nil) })
+                redis.offload({ completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: nil) }) }) {
+                    completion(.failure($0))
                 }
             case .scriptMissing:
-                PoolThread.start(name: "session-data", blocking)
+                blocking()
             }
         }
     }
