@@ -10,7 +10,7 @@ root = Path(__file__).resolve().parent.parent
 source = (root / "Sources/GatewayService/GatewayRoutes.swift").read_text()
 # A last segment {name*} (one or more segments) is documented as {name}.
 routed = {
-    (path.replace("*}", "}"), method) for method, path in re.findall(r'add(?:Async)?\(\.(\w+), "([^"]+)"', source)
+    (path.replace("*}", "}"), method) for method, path in re.findall(r'add(?:Async|Inline)?\(\.(\w+), "([^"]+)"', source)
 }
 # The fallback route serves any other first segment as a Redis command (GET, HEAD, POST, PUT).
 if "setFallback" in source or "setAsyncFallback" in source:

@@ -86,7 +86,7 @@ struct GatewayRoutes {
     }
 
     private func offloaded(_ handler: @escaping Router.Handler) -> Router.AsyncHandler {
-        { [self] request, responder in
+        { [redis, retryAfterSeconds] request, responder in
             redis.offload({ responder.respond(handler(request)) }) { error in
                 responder.respond(error.response(retryAfterSeconds: retryAfterSeconds))
             }

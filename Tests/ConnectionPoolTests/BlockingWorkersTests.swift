@@ -30,13 +30,7 @@ import Testing
         defer { workers.stop() }
         let release = DispatchSemaphore(value: 0)
         let holding = DispatchSemaphore(value: 0)
-        for _ in 0..<2 {
-            workers.run { started in
-                #expect(started)
-                holding.signal()
-                release.wait()
-            }
-        }
+        queueHoldingJobs(2, on: workers, running: holding, release: release)
         #expect(holding.wait(timeout: .now() + 5) == .success && holding.wait(timeout: .now() + 5) == .success)
         let late = DispatchSemaphore(value: 0)
         let outcome = Mutex<Bool?>(nil)
@@ -62,14 +56,7 @@ import Testing
         let release = DispatchSemaphore(value: 0)
         let running = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)
-        for _ in 0..<6 {
-            workers.run { started in
-                #expect(started)
-                running.signal()
-                release.wait()
-                finished.signal()
-            }
-        }
+        queueHoldingJobs(6, on: workers, running: running, release: release, finished: finished)
         for _ in 0..<3 { #expect(running.wait(timeout: .now() + 5) == .success) }
         #expect(running.wait(timeout: .now() + 0.1) == .timedOut, "three run at once, the rest queue")
         #expect(workers.threadCount == 3)
@@ -84,6 +71,22 @@ import Testing
         let outcome = Mutex<Bool?>(nil)
         workers.run { started in outcome.withLock { $0 = started } }
         #expect(outcome.withLock { $0 } == false)
+    }
+}
+
+/// Queues `count` jobs that each expect to start, signal `running`, wait for `release`, then signal
+/// `finished`.
+private func queueHoldingJobs(
+    _ count: Int, on workers: BlockingWorkers, running: DispatchSemaphore, release: DispatchSemaphore,
+    finished: DispatchSemaphore? = nil
+) {
+    for _ in 0..<count {
+        workers.run { started in
+            #expect(started)
+            running.signal()
+            release.wait()
+            finished?.signal()
+        }
     }
 }
 
