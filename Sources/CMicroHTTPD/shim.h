@@ -5,12 +5,16 @@
 // the Swift importer drops them; these prefixed inline functions are the only way Swift starts
 // a daemon and reads its bound port.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <microhttpd.h>
 
 /// Leaves URL paths and query arguments exactly as they arrived (percent-escapes intact), so the
@@ -89,6 +93,156 @@ static inline uint16_t gw_mhd_bound_port(struct MHD_Daemon *_Nonnull daemon) {
 static inline unsigned int gw_mhd_current_connections(struct MHD_Daemon *_Nonnull daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
     return info == NULL ? 0 : info->num_connections;
+}
+
+/// One daemon per worker thread, fed by one accepting thread in turn (round-robin): each worker
+/// serves every N-th connection. libmicrohttpd's own thread pool lets each worker accept whatever
+/// burst of connections it wakes for, so one can end up with most of them and their requests wait
+/// behind each other while the other worker idles (the latency tail). Used unless a per-address
+/// connection limit is set: libmicrohttpd counts those per daemon, and only its own pool shares
+/// the count across threads.
+typedef struct gw_mhd_group {
+    int listen_fd;
+    unsigned int count;
+    unsigned int next;
+    int accepting;                      // the accepting thread runs (until quiesced)
+    pthread_t acceptor;
+    pthread_mutex_t lock;               // guards listen_fd and accepting
+    struct MHD_Daemon *_Nullable daemons[];
+} gw_mhd_group;
+
+static void *_Nullable gw_mhd_group_accept_loop(void *_Nullable argument) {
+    gw_mhd_group *group = (gw_mhd_group *)argument;
+    for (;;) {
+        struct sockaddr_storage address;
+        socklen_t length = sizeof(address);
+        int client = accept4(group->listen_fd, (struct sockaddr *)&address, &length, SOCK_CLOEXEC);
+        if (client < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            // Out of descriptors or memory: the connection waits in the backlog; try again shortly.
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) { usleep(10000); continue; }
+            return NULL;  // the listening socket was shut down (quiesce) or closed
+        }
+        // libmicrohttpd owns the socket from here, and closes it itself if it refuses it (limits).
+        (void)MHD_add_connection(group->daemons[group->next++ % group->count], client, (struct sockaddr *)&address, length);
+    }
+}
+
+/// Stops accepting: the listening socket is shut down (waking the accepting thread), the thread
+/// joined, the socket closed. Open connections stay served. Idempotent.
+static inline void gw_mhd_group_quiesce(gw_mhd_group *_Nonnull group) {
+    pthread_mutex_lock(&group->lock);
+    int accepting = group->accepting;
+    group->accepting = 0;
+    pthread_mutex_unlock(&group->lock);
+    if (!accepting) return;
+    shutdown(group->listen_fd, SHUT_RDWR);
+    pthread_join(group->acceptor, NULL);
+    close(group->listen_fd);
+}
+
+/// Quiesces, stops every daemon (closing their connections, joining their threads), frees.
+static inline void gw_mhd_group_stop(gw_mhd_group *_Nonnull group) {
+    gw_mhd_group_quiesce(group);
+    for (unsigned int i = 0; i < group->count; i++) {
+        if (group->daemons[i] != NULL) MHD_stop_daemon(group->daemons[i]);
+    }
+    pthread_mutex_destroy(&group->lock);
+    free(group);
+}
+
+/// Starts settings->thread_pool_size (at least 2) daemons without listening sockets, and the
+/// accepting thread on a socket bound to settings->host:settings->port. NULL when the address is
+/// not numeric, cannot be bound, or a daemon cannot start.
+static inline gw_mhd_group *_Nullable gw_mhd_group_start(
+    const gw_mhd_settings *_Nonnull settings,
+    MHD_AccessHandlerCallback _Nonnull handler,
+    void *_Nullable handler_context,
+    MHD_RequestCompletedCallback _Nonnull completed,
+    void *_Nullable completed_context)
+{
+    struct sockaddr_storage address;
+    socklen_t length;
+    memset(&address, 0, sizeof(address));
+    struct sockaddr_in *address4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *address6 = (struct sockaddr_in6 *)&address;
+    if (inet_pton(AF_INET, settings->host, &address4->sin_addr) == 1) {
+        address4->sin_family = AF_INET;
+        address4->sin_port = htons(settings->port);
+        length = sizeof(*address4);
+    } else if (inet_pton(AF_INET6, settings->host, &address6->sin6_addr) == 1) {
+        address6->sin6_family = AF_INET6;
+        address6->sin6_port = htons(settings->port);
+        length = sizeof(*address6);
+    } else {
+        return NULL;
+    }
+    unsigned int count = settings->thread_pool_size < 2 ? 2 : settings->thread_pool_size;
+    gw_mhd_group *group = calloc(1, sizeof(gw_mhd_group) + count * sizeof(struct MHD_Daemon *));
+    if (group == NULL) return NULL;
+    group->count = count;
+    pthread_mutex_init(&group->lock, NULL);
+    int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) { pthread_mutex_destroy(&group->lock); free(group); return NULL; }
+    // As libmicrohttpd sets its own listening sockets: address reuse, IPv6 only on IPv6.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (address.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&address, length) != 0 || listen(fd, SOMAXCONN) != 0) {
+        close(fd);
+        pthread_mutex_destroy(&group->lock);
+        free(group);
+        return NULL;
+    }
+    group->listen_fd = fd;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
+        | MHD_USE_NO_LISTEN_SOCKET;
+    for (unsigned int i = 0; i < count; i++) {
+        struct MHD_OptionItem options[8];
+        unsigned int n = 0;
+        // The connection limit is shared out as libmicrohttpd's own pool does.
+        unsigned int limit = settings->connection_limit / count + (i < settings->connection_limit % count ? 1 : 0);
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, limit < 1 ? 1 : limit, NULL };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+        group->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+        if (group->daemons[i] == NULL) {
+            close(fd);
+            gw_mhd_group_stop(group);  // not accepting yet: stops the daemons started so far
+            return NULL;
+        }
+    }
+    group->accepting = 1;
+    if (pthread_create(&group->acceptor, NULL, gw_mhd_group_accept_loop, group) != 0) {
+        group->accepting = 0;
+        close(fd);
+        gw_mhd_group_stop(group);
+        return NULL;
+    }
+    return group;
+}
+
+/// The port the group listens on (after starting on port 0); 0 when unknown.
+static inline uint16_t gw_mhd_group_port(gw_mhd_group *_Nonnull group) {
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (getsockname(group->listen_fd, (struct sockaddr *)&address, &length) != 0) return 0;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return 0;
+}
+
+/// Client connections open now, over every daemon of the group.
+static inline unsigned int gw_mhd_group_connections(gw_mhd_group *_Nonnull group) {
+    unsigned int total = 0;
+    for (unsigned int i = 0; i < group->count; i++) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(group->daemons[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info != NULL) total += info->num_connections;
+    }
+    return total;
 }
 
 #endif

@@ -13,8 +13,16 @@ import Synchronization
 /// Threading: callbacks run on libmicrohttpd's worker threads, many at once; `handler` must be
 /// thread-safe. Lifecycle: running from `init` until `stop()`; `stop()` is idempotent.
 final class MicroHTTPDaemon: Sendable {
-    /// `struct MHD_Daemon *` as an address, so the Mutex holds a Sendable value; nil once stopped.
-    private let daemon: Mutex<Int?>
+    /// What serves the connections: libmicrohttpd's own daemon (with its thread pool, or a thread
+    /// per connection), or a group of one daemon per worker thread fed in turn by one accepting
+    /// thread (`gw_mhd_group`). Pointers as addresses, so the Mutex holds a Sendable value.
+    private enum Handle: Sendable {
+        case daemon(Int)
+        case group(Int)
+    }
+
+    /// nil once stopped.
+    private let daemon: Mutex<Handle?>
     private let core: DaemonCore
     /// The port the daemon listens on.
     let port: Int
@@ -23,7 +31,10 @@ final class MicroHTTPDaemon: Sendable {
         let core = DaemonCore(
             maxBodyBytes: configuration.maxBodyBytes, threadPerConnection: configuration.resolvedWorkerThreads == 0, handler: handler)
         let context = Unmanaged.passUnretained(core).toOpaque()
-        let started: OpaquePointer? = configuration.host.withCString { host in
+        // Connections handed to the workers in turn, unless libmicrohttpd must count them per
+        // address across threads (its own pool) or each gets a thread of its own.
+        let roundRobin = configuration.resolvedWorkerThreads >= 2 && configuration.perAddressConnectionLimit == 0
+        let started: Handle? = configuration.host.withCString { host in
             var settings = gw_mhd_settings(
                 host: host,
                 port: UInt16(clamping: configuration.port),
@@ -33,7 +44,11 @@ final class MicroHTTPDaemon: Sendable {
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
                 connection_memory_limit: max(configuration.connectionMemoryBytes, 4096)
             )
-            return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context)
+            if roundRobin {
+                return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)
+                    .map { .group(Int(bitPattern: $0)) }
+            }
+            return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context).map { .daemon(Int(bitPattern: $0)) }
         }
         guard let started else {
             throw HTTPServerError(
@@ -41,8 +56,12 @@ final class MicroHTTPDaemon: Sendable {
                     + "(address in use, not a numeric address, or not permitted)")
         }
         self.core = core
-        self.daemon = Mutex(Int(bitPattern: started))
-        self.port = Int(gw_mhd_bound_port(started))
+        self.daemon = Mutex(started)
+        switch started {
+        case .daemon(let address): self.port = OpaquePointer(bitPattern: address).map { Int(gw_mhd_bound_port($0)) } ?? 0
+        case .group(let address):
+            self.port = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address).map { Int(gw_mhd_group_port($0)) } ?? 0
+        }
     }
 
     deinit {
@@ -57,8 +76,12 @@ final class MicroHTTPDaemon: Sendable {
     /// Client connections open now.
     var openConnections: Int {
         daemon.withLock { daemon in
-            guard let daemon, let pointer = OpaquePointer(bitPattern: daemon) else { return 0 }
-            return Int(gw_mhd_current_connections(pointer))
+            switch daemon {
+            case .daemon(let address)?: OpaquePointer(bitPattern: address).map { Int(gw_mhd_current_connections($0)) } ?? 0
+            case .group(let address)?:
+                UnsafeMutablePointer<gw_mhd_group>(bitPattern: address).map { Int(gw_mhd_group_connections($0)) } ?? 0
+            case nil: 0
+            }
         }
     }
 
@@ -77,9 +100,16 @@ final class MicroHTTPDaemon: Sendable {
     func quiesce() {
         core.phase.store(HTTPServerPhase.draining.rawValue, ordering: .relaxed)
         daemon.withLock { daemon in
-            guard let daemon, let pointer = OpaquePointer(bitPattern: daemon) else { return }
-            let listener = MHD_quiesce_daemon(pointer)
-            if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
+            switch daemon {
+            case .daemon(let address)?:
+                guard let pointer = OpaquePointer(bitPattern: address) else { return }
+                let listener = MHD_quiesce_daemon(pointer)
+                if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
+            case .group(let address)?:
+                if let group = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address) { gw_mhd_group_quiesce(group) }
+            case nil:
+                break
+            }
         }
     }
 
@@ -105,7 +135,11 @@ final class MicroHTTPDaemon: Sendable {
             defer { daemon = nil }
             return daemon
         }
-        if let stopping, let pointer = OpaquePointer(bitPattern: stopping) { MHD_stop_daemon(pointer) }
+        switch stopping {
+        case .daemon(let address)?: if let pointer = OpaquePointer(bitPattern: address) { MHD_stop_daemon(pointer) }
+        case .group(let address)?: if let group = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address) { gw_mhd_group_stop(group) }
+        case nil: break
+        }
     }
 }
 

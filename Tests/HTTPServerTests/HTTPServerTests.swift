@@ -47,6 +47,23 @@ import Testing
         server.shutdown(grace: .seconds(1))
     }
 
+    @Test func connectionsAreDealtToTheWorkerThreadsInTurn() throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        configuration.workerThreads = 3
+        let served = Mutex<[UInt: Int]>([:])
+        let server = try HTTPServer(configuration: configuration) { _ in
+            served.withLock { $0[UInt(pthread_self()), default: 0] += 1 }
+            return HTTPResponse(status: 200, headers: [], body: [])
+        }
+        // One connection per request, one after the other: libmicrohttpd's own pool would give each
+        // to whichever thread woke first; the accepting thread deals them out evenly.
+        for _ in 0..<12 { #expect(HTTPTestClient(port: server.port).request("GET", "/x")?.status == 200) }
+        #expect(served.withLock { $0.values.sorted() } == [4, 4, 4], "\(served.withLock { $0 })")
+        server.shutdown(grace: .seconds(1))
+        #expect(HTTPTestClient(port: server.port).request("GET", "/x") == nil, "no longer accepting after shutdown")
+    }
+
     @Test func gathersALargeBodyAcrossUploadCallbacks() throws {
         let server = try echoServer()
         let body = (0..<700_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }

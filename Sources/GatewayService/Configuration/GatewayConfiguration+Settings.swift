@@ -78,7 +78,8 @@ extension GatewayConfiguration {
             apply: { $0.http.port = try SettingValue.integer($1, in: 0...65535) }),
         Setting(
             "GATEWAY_THREADS",
-            "HTTP worker threads, each serving its connections in turn; `auto`: one per online processor, at least 2 (requests that "
+            "HTTP worker threads, each serving its connections in turn (one accepting thread deals new connections to them in "
+                + "turn); `auto`: one per online processor, at least 2 (requests that "
                 + "wait for Redis or the database wait on threads of their own, so more would only add context switches); `0`: a thread "
                 + "per connection (fairer tails, lower peak rate)",
             current: { $0.http.workerThreads.map { String($0) } ?? "auto" },
@@ -89,7 +90,9 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_PER_ADDRESS_CONNECTION_LIMIT",
             "most client connections from one address, `0` for no limit; set it when clients reach the gateway directly (not through "
-                + "a proxy): it keeps a slowloris flood from one host from taking every slot",
+                + "a proxy): it keeps a slowloris flood from one host from taking every slot. With it set, libmicrohttpd's own thread "
+                + "pool accepts connections (it counts them per address across threads) instead of one accepting thread dealing them "
+                + "to the HTTP threads in turn, which gives a tighter latency tail",
             current: { String($0.http.perAddressConnectionLimit) },
             apply: { $0.http.perAddressConnectionLimit = try SettingValue.integer($1, in: 0...1_000_000) }),
         Setting(
