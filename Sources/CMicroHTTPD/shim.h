@@ -36,6 +36,39 @@ typedef struct gw_mhd_settings {
     size_t connection_memory_limit;     // per-connection buffer for headers
 } gw_mhd_settings;
 
+/// settings->host:settings->port as a socket address; its length, or 0 when the host is not a
+/// numeric IPv4 or IPv6 address.
+static inline socklen_t gw_mhd_address(const gw_mhd_settings *_Nonnull settings, struct sockaddr_storage *_Nonnull address) {
+    memset(address, 0, sizeof(*address));
+    struct sockaddr_in *address4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *address6 = (struct sockaddr_in6 *)address;
+    if (inet_pton(AF_INET, settings->host, &address4->sin_addr) == 1) {
+        address4->sin_family = AF_INET;
+        address4->sin_port = htons(settings->port);
+        return sizeof(*address4);
+    }
+    if (inet_pton(AF_INET6, settings->host, &address6->sin6_addr) == 1) {
+        address6->sin6_family = AF_INET6;
+        address6->sin6_port = htons(settings->port);
+        return sizeof(*address6);
+    }
+    return 0;
+}
+
+/// The options every daemon gets (idle timeout, header buffer, identity unescaping, the completion
+/// callback) at options[*count], then MHD_OPTION_END; `connection_limit` is this daemon's share.
+static inline void gw_mhd_common_options(
+    struct MHD_OptionItem *_Nonnull options, unsigned int *_Nonnull count, const gw_mhd_settings *_Nonnull settings,
+    unsigned int connection_limit, MHD_RequestCompletedCallback _Nonnull completed, void *_Nullable completed_context)
+{
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, connection_limit, NULL };
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL };
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
+    options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+}
+
 /// Starts an internally polled, thread-pooled daemon bound to settings->host:settings->port.
 /// Returns NULL when the address is not numeric or the daemon cannot start (port in use, ...).
 static inline struct MHD_Daemon *_Nullable gw_mhd_start(
@@ -45,40 +78,21 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
     MHD_RequestCompletedCallback _Nonnull completed,
     void *_Nullable completed_context)
 {
-    struct sockaddr_in addr4;
-    struct sockaddr_in6 addr6;
-    const struct sockaddr *addr = NULL;
+    struct sockaddr_storage address;
+    if (gw_mhd_address(settings, &address) == 0) return NULL;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
-    memset(&addr4, 0, sizeof(addr4));
-    memset(&addr6, 0, sizeof(addr6));
-    if (inet_pton(AF_INET, settings->host, &addr4.sin_addr) == 1) {
-        addr4.sin_family = AF_INET;
-        addr4.sin_port = htons(settings->port);
-        addr = (const struct sockaddr *)&addr4;
-    } else if (inet_pton(AF_INET6, settings->host, &addr6.sin6_addr) == 1) {
-        addr6.sin6_family = AF_INET6;
-        addr6.sin6_port = htons(settings->port);
-        addr = (const struct sockaddr *)&addr6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        return NULL;
-    }
+    if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     if (settings->thread_pool_size == 0) {
         flags = (flags & ~(unsigned int)MHD_USE_AUTO) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     }
     struct MHD_OptionItem options[10];
     unsigned int count = 0;
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)addr };
+    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&address };
     if (settings->thread_pool_size > 0) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, settings->thread_pool_size, NULL };
     }
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, settings->connection_limit, NULL };
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, settings->per_ip_connection_limit, NULL };
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL };
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
-    options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    gw_mhd_common_options(options, &count, settings, settings->connection_limit, completed, completed_context);
     return MHD_start_daemon(flags, settings->port, NULL, NULL, handler, handler_context,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
@@ -162,21 +176,8 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     void *_Nullable completed_context)
 {
     struct sockaddr_storage address;
-    socklen_t length;
-    memset(&address, 0, sizeof(address));
-    struct sockaddr_in *address4 = (struct sockaddr_in *)&address;
-    struct sockaddr_in6 *address6 = (struct sockaddr_in6 *)&address;
-    if (inet_pton(AF_INET, settings->host, &address4->sin_addr) == 1) {
-        address4->sin_family = AF_INET;
-        address4->sin_port = htons(settings->port);
-        length = sizeof(*address4);
-    } else if (inet_pton(AF_INET6, settings->host, &address6->sin6_addr) == 1) {
-        address6->sin6_family = AF_INET6;
-        address6->sin6_port = htons(settings->port);
-        length = sizeof(*address6);
-    } else {
-        return NULL;
-    }
+    socklen_t length = gw_mhd_address(settings, &address);
+    if (length == 0) return NULL;
     unsigned int count = settings->thread_pool_size < 2 ? 2 : settings->thread_pool_size;
     gw_mhd_group *group = calloc(1, sizeof(gw_mhd_group) + count * sizeof(struct MHD_Daemon *));
     if (group == NULL) return NULL;
@@ -202,12 +203,7 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
         unsigned int n = 0;
         // The connection limit is shared out as libmicrohttpd's own pool does.
         unsigned int limit = settings->connection_limit / count + (i < settings->connection_limit % count ? 1 : 0);
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, limit < 1 ? 1 : limit, NULL };
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, settings->connection_timeout_s, NULL };
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
-        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+        gw_mhd_common_options(options, &n, settings, limit < 1 ? 1 : limit, completed, completed_context);
         group->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
         if (group->daemons[i] == NULL) {
             close(fd);

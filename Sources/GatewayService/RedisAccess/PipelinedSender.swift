@@ -87,7 +87,7 @@ final class PipelinedSender: Sendable {
                 return (late, state.queue.first?.deadline, state.stopped)
             }
             for job in late {
-                job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
+                failLate(job)
             }
             if stopped { return }
             // With the queue empty, whatever arrives next is due a wait timeout after this at the
@@ -97,13 +97,18 @@ final class PipelinedSender: Sendable {
         }
     }
 
+    /// Fails a job that reached its deadline before any batch took it, as a borrow that waited too long.
+    private func failLate(_ job: Job) {
+        job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
+    }
+
     private func run() {
         while let batch = nextBatch() {
             let now = PoolInstant.now()
             var live: [Job] = []
             for job in batch {
                 if now >= job.deadline {
-                    job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
+                    failLate(job)
                 } else {
                     live.append(job)
                 }
