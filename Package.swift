@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "LoadTestingTests",
             dependencies: [
-                "LoadTesting", "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "TestSupport",
+                "LoadTesting", "GatewayService", "RedisClient", "ConnectionPool", "HTTPServer", "CoreUtilities", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

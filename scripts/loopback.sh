@@ -3,7 +3,21 @@
 #   start_redis           → $redis_port (a redis-server with no persistence, answering PING)
 #   start_gateway [ENV=…] → $gateway_port (the gateway against that Redis, answering /healthz);
 #                           the binary is $GATEWAY_BINARY, or the debug build
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# Below the kernel's ephemeral range, where an outgoing connection cannot take the port first.
+free_port() {
+  python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    port = random.randrange(10000, max(11000, low))
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break'
+}
 work="$(mktemp -d)"
 pids=()
 stop_started() {

@@ -6,6 +6,7 @@ suite against Valkey's `valkey-server`). REDIS_TOPOLOGY=cluster starts a Redis C
 primaries, 3 replicas, joined with `redis-cli --cluster create`) and points the gateway at it
 through `redis+cluster://`."""
 import os
+import random
 import socket
 import subprocess
 import tempfile
@@ -20,10 +21,25 @@ FULL_TOKEN = "sdk-full-token"
 READONLY_TOKEN = "sdk-readonly-token"
 
 
+HANDED_OUT: set = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A bindable port below the kernel's ephemeral range (which outgoing connections may take at any
+    moment), never the same twice; as LoopbackPort.free() does for the Swift tests."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_start = int(f.read().split()[0])
+    while True:
+        port = random.randrange(10_000, max(11_000, ephemeral_start))
+        if port in HANDED_OUT:
+            continue
+        HANDED_OUT.add(port)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
 def wait_until(check, what: str, seconds: float = 10.0) -> None:
