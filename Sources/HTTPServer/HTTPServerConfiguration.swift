@@ -17,6 +17,8 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var workerThreads: Int? = nil
     /// Most client connections open at once; more are refused.
     public var connectionLimit: Int = 1024
+    /// How each worker thread waits for its connections (`ConnectionPolling`).
+    public var polling: ConnectionPolling = .auto
     /// Most client connections from one address at once; 0 for no limit.
     public var perAddressConnectionLimit: Int = 0
     /// Idle client connections are closed after this many seconds.
@@ -32,6 +34,11 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         workerThreads ?? max(2, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
-    /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections, 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
+    /// Whether worker threads wait with poll(2) rather than epoll(7) (`polling` resolved).
+    public var usesPoll: Bool {
+        polling.usesPoll(connectionLimit: connectionLimit, workerThreads: resolvedWorkerThreads)
+    }
+
+    /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections (so epoll), 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
     public init() {}
 }

@@ -42,7 +42,8 @@ final class MicroHTTPDaemon: Sendable {
                 connection_limit: UInt32(clamping: configuration.connectionLimit),
                 per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
-                connection_memory_limit: max(configuration.connectionMemoryBytes, 4096)
+                connection_memory_limit: max(configuration.connectionMemoryBytes, 4096),
+                use_poll: configuration.usesPoll ? 1 : 0
             )
             if roundRobin {
                 return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)

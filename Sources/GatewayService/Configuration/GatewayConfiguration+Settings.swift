@@ -88,6 +88,18 @@ extension GatewayConfiguration {
             "GATEWAY_CONNECTION_LIMIT", "most client connections at once", current: { String($0.http.connectionLimit) },
             apply: { $0.http.connectionLimit = try SettingValue.integer($1, in: 1...1_000_000) }),
         Setting(
+            "GATEWAY_HTTP_POLLING",
+            "how each HTTP thread waits for its connections: `poll` is cheaper per request while a thread has few, busy "
+                + "connections (behind a proxy, a fixed set of clients), `epoll` costs the same however many sit idle; `auto`: `poll` "
+                + "when `GATEWAY_CONNECTION_LIMIT` allows at most \(ConnectionPolling.pollConnectionsPerThread) per HTTP thread, else `epoll`",
+            current: { $0.http.polling.rawValue },
+            apply: { configuration, text in
+                guard let polling = ConnectionPolling(rawValue: text) else {
+                    throw SettingError("'\(text)' is not one of \(ConnectionPolling.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                configuration.http.polling = polling
+            }),
+        Setting(
             "GATEWAY_PER_ADDRESS_CONNECTION_LIMIT",
             "most client connections from one address, `0` for no limit; set it when clients reach the gateway directly (not through "
                 + "a proxy): it keeps a slowloris flood from one host from taking every slot. With it set, libmicrohttpd's own thread "

@@ -16,6 +16,7 @@ import Testing
             "GATEWAY_CLIENT_NAME": "", "GATEWAY_POOL_MODE": "per-request", "GATEWAY_TOKENS": "a, b",
             "GATEWAY_READONLY_TOKENS": "r", "GATEWAY_PROTECT_METRICS": "yes", "GATEWAY_ALLOW_COMMANDS": "flushdb",
             "GATEWAY_DENY_COMMANDS": "KEYS", "GATEWAY_MAX_BATCH_COMMANDS": "10", "GATEWAY_MAX_COMMAND_ARGUMENTS": "20",
+            "GATEWAY_HTTP_POLLING": "epoll",
         ])
         #expect(configuration.pool.reuseConnections == false)
         #expect(configuration.auth.tokens == ["a", "b"] && configuration.auth.readOnlyTokens == ["r"] && configuration.auth.protectMetrics)
@@ -24,6 +25,7 @@ import Testing
         #expect(configuration.redis.url.host == "10.0.0.5" && configuration.redis.url.database == 2)
         #expect(configuration.http.host == "0.0.0.0" && configuration.http.port == 9000)
         #expect(configuration.http.workerThreads == 3 && configuration.http.connectionLimit == 50)
+        #expect(configuration.http.polling == .epoll && !configuration.http.usesPoll)
         #expect(configuration.pool.maxConnections == 7 && configuration.pool.waitTimeout == .milliseconds(150))
         #expect(configuration.redis.connectTimeout == .milliseconds(250) && configuration.redis.socketTimeout == .milliseconds(350))
         #expect(configuration.pool.healthCheckInterval == .milliseconds(4500))
@@ -65,6 +67,7 @@ import Testing
 
     @Test(arguments: [
         ("GATEWAY_PORT", "70000"), ("GATEWAY_MAX_CONNECTIONS", "0"), ("GATEWAY_WAIT_TIMEOUT_MS", "soon"), ("REDIS_URL", "http://x"),
+        ("GATEWAY_HTTP_POLLING", "select"),
     ])
     func rejectsBadValuesNamingTheVariable(_ key: String, _ value: String) {
         #expect {
