@@ -12,6 +12,9 @@
 #
 # Usage: [WEBDIS_BIN=...] [VARIANT="GATEWAY_X=1 ..."] [STRACE=1] [ONLY_SINGLE=1] bash Benchmarks/run.sh [seconds per wrk run, default 10]
 # ONLY_SINGLE=1 stops after the single-command and /pipeline rows (no redis-benchmark, load client, borrow).
+# IDLE=N holds N more keep-alive connections open to each server (gateway, variant, Webdis) for the
+# whole run, each sending one request every 10 s (under the idle timeout): clients that keep
+# connections open but mostly idle, beside wrk's busy ones.
 # Environment for the gateway (GATEWAY_THREADS, ...) is passed through.
 # Loopback only, bounded in time; stops everything it started, by PID.
 set -euo pipefail
@@ -86,6 +89,26 @@ LUA
 cat >"$work/webdis-set.lua" <<LUA
 request = function() return wrk.format(nil, "/SET/bench:set:" .. math.random(1, 10000) .. "/$value") end
 LUA
+
+if [ "${IDLE:-0}" -gt 0 ]; then
+  hold_idle() {  # PORT PATH: IDLE keep-alive connections to 127.0.0.1:PORT, one GET PATH on each every 10 s
+    python3 -c '
+import socket, sys, time
+port, count, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+while True:
+    for connection in held:
+        connection.sendall(request)
+        connection.recv(65536)
+    time.sleep(10)' "$1" "$IDLE" "$2" &
+    pids+=("$!")
+  }
+  hold_idle "$gateway_port" /healthz
+  [ -n "$variant_port" ] && hold_idle "$variant_port" /healthz
+  [ -n "$webdis_port" ] && hold_idle "$webdis_port" /PING
+  sleep 2
+fi
 
 # CPU ticks (user + system) of a process, from /proc/PID/stat.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
