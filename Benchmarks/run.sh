@@ -191,6 +191,10 @@ if [ "${STRACE:-0}" = 1 ]; then
   syscalls "gateway GET /get/{key}" "$gateway_pid" "$g/get/bench:key"
   syscalls "gateway GET /set/{key}/{value}" "$gateway_pid" -s "$work/set.lua" "$g"
   syscalls "redis-server (behind the gateway, GET)" "$redis_pid" "$g/get/bench:key"
+  if [ -n "$variant_port" ]; then
+    syscalls "variant GET /get/{key}" "$variant_pid" "$v/get/bench:key"
+    syscalls "variant GET /set/{key}/{value}" "$variant_pid" -s "$work/set.lua" "$v"
+  fi
   if [ -n "$webdis_port" ]; then
     syscalls "webdis GET /GET/{key}" "$webdis_pid" "$w/GET/bench:key"
     syscalls "webdis GET /SET/{key}/{value}" "$webdis_pid" -s "$work/webdis-set.lua" "$w"
