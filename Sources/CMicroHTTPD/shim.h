@@ -37,12 +37,15 @@ typedef struct gw_mhd_settings {
     int use_poll;                       // 1: poll(2) for each worker's connections; 0: epoll(7)
 } gw_mhd_settings;
 
-/// How a worker thread waits for its connections. epoll costs two epoll_ctl calls per request that
-/// a handler answers later (libmicrohttpd takes a suspended connection out of its epoll set and
-/// puts it back on resume); poll costs a pass over every open connection of the thread on each
-/// wake-up. Few, busy connections: poll is cheaper; many, mostly idle ones: epoll.
-static inline unsigned int gw_mhd_polling_flag(const gw_mhd_settings *_Nonnull settings) {
-    return settings->use_poll ? MHD_USE_POLL : MHD_USE_EPOLL;
+/// The flags of every daemon with worker threads (the pooled one and each of a group's): internal
+/// threads, suspend/resume woken through an inter-thread channel, and how a worker thread waits for
+/// its connections. epoll costs two epoll_ctl calls per request that a handler answers later
+/// (libmicrohttpd takes a suspended connection out of its epoll set and puts it back on resume);
+/// poll costs a pass over every open connection of the thread on each wake-up. Few, busy
+/// connections: poll is cheaper; many, mostly idle ones: epoll.
+static inline unsigned int gw_mhd_worker_flags(const gw_mhd_settings *_Nonnull settings) {
+    return MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME
+        | (settings->use_poll ? MHD_USE_POLL : MHD_USE_EPOLL);
 }
 
 /// settings->host:settings->port as a socket address; its length, or 0 when the host is not a
@@ -89,9 +92,9 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
 {
     struct sockaddr_storage address;
     if (gw_mhd_address(settings, &address) == 0) return NULL;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned int flags = settings->thread_pool_size > 0 ? gw_mhd_worker_flags(settings)
+        : (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL);
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    flags |= settings->thread_pool_size == 0 ? (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL) : gw_mhd_polling_flag(settings);
     struct MHD_OptionItem options[10];
     unsigned int count = 0;
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&address };
@@ -203,8 +206,7 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
         return NULL;
     }
     group->listen_fd = fd;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET
-        | gw_mhd_polling_flag(settings);
+    unsigned int flags = gw_mhd_worker_flags(settings) | MHD_USE_NO_LISTEN_SOCKET;
     for (unsigned int i = 0; i < count; i++) {
         struct MHD_OptionItem options[8];
         unsigned int n = 0;

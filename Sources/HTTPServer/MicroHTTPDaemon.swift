@@ -19,6 +19,15 @@ final class MicroHTTPDaemon: Sendable {
     private enum Handle: Sendable {
         case daemon(Int)
         case group(Int)
+
+        /// `daemon` on libmicrohttpd's own daemon, `group` on a group: the one place a handle turns
+        /// back into its pointer (never null: handles are made only from started daemons).
+        func with<T>(daemon: (OpaquePointer) -> T, group: (UnsafeMutablePointer<gw_mhd_group>) -> T) -> T {
+            switch self {
+            case .daemon(let address): daemon(OpaquePointer(bitPattern: address)!)
+            case .group(let address): group(UnsafeMutablePointer(bitPattern: address)!)
+            }
+        }
     }
 
     /// nil once stopped.
@@ -58,11 +67,7 @@ final class MicroHTTPDaemon: Sendable {
         }
         self.core = core
         self.daemon = Mutex(started)
-        switch started {
-        case .daemon(let address): self.port = OpaquePointer(bitPattern: address).map { Int(gw_mhd_bound_port($0)) } ?? 0
-        case .group(let address):
-            self.port = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address).map { Int(gw_mhd_group_port($0)) } ?? 0
-        }
+        self.port = started.with(daemon: { Int(gw_mhd_bound_port($0)) }, group: { Int(gw_mhd_group_port($0)) })
     }
 
     deinit {
@@ -77,12 +82,7 @@ final class MicroHTTPDaemon: Sendable {
     /// Client connections open now.
     var openConnections: Int {
         daemon.withLock { daemon in
-            switch daemon {
-            case .daemon(let address)?: OpaquePointer(bitPattern: address).map { Int(gw_mhd_current_connections($0)) } ?? 0
-            case .group(let address)?:
-                UnsafeMutablePointer<gw_mhd_group>(bitPattern: address).map { Int(gw_mhd_group_connections($0)) } ?? 0
-            case nil: 0
-            }
+            daemon?.with(daemon: { Int(gw_mhd_current_connections($0)) }, group: { Int(gw_mhd_group_connections($0)) }) ?? 0
         }
     }
 
@@ -101,16 +101,11 @@ final class MicroHTTPDaemon: Sendable {
     func quiesce() {
         core.phase.store(HTTPServerPhase.draining.rawValue, ordering: .relaxed)
         daemon.withLock { daemon in
-            switch daemon {
-            case .daemon(let address)?:
-                guard let pointer = OpaquePointer(bitPattern: address) else { return }
-                let listener = MHD_quiesce_daemon(pointer)
-                if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
-            case .group(let address)?:
-                if let group = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address) { gw_mhd_group_quiesce(group) }
-            case nil:
-                break
-            }
+            daemon?.with(
+                daemon: { pointer in
+                    let listener = MHD_quiesce_daemon(pointer)
+                    if listener >= 0 { close(listener) }  // quiescing hands the listening socket to us
+                }, group: { gw_mhd_group_quiesce($0) })
         }
     }
 
@@ -136,11 +131,7 @@ final class MicroHTTPDaemon: Sendable {
             defer { daemon = nil }
             return daemon
         }
-        switch stopping {
-        case .daemon(let address)?: if let pointer = OpaquePointer(bitPattern: address) { MHD_stop_daemon(pointer) }
-        case .group(let address)?: if let group = UnsafeMutablePointer<gw_mhd_group>(bitPattern: address) { gw_mhd_group_stop(group) }
-        case nil: break
-        }
+        stopping?.with(daemon: { MHD_stop_daemon($0) }, group: { gw_mhd_group_stop($0) })
     }
 }
 
