@@ -70,7 +70,7 @@ cat >"$work/get.lua" <<LUA
 request = function() return wrk.format(nil, "/get/bench:k:" .. math.random(1, 100000)) end
 LUA
 cat >"$work/set.lua" <<LUA
-request = function() return wrk.format(nil, "/set/bench:k:" .. math.random(1, 100000) .. "/$value") end
+request = function() return wrk.format("POST", "/set/bench:k:" .. math.random(1, 100000) .. "/$value") end
 LUA
 cat >"$work/pipeline.lua" <<LUA
 wrk.method = "POST"

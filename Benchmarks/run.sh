@@ -84,7 +84,7 @@ wrk.body = "$value"
 request = function() return wrk.format(nil, "/cache/bench:put:" .. math.random(1, 10000)) end
 LUA
 cat >"$work/set.lua" <<LUA
-request = function() return wrk.format(nil, "/set/bench:set:" .. math.random(1, 10000) .. "/$value") end
+request = function() return wrk.format("POST", "/set/bench:set:" .. math.random(1, 10000) .. "/$value") end
 LUA
 cat >"$work/webdis-set.lua" <<LUA
 request = function() return wrk.format(nil, "/SET/bench:set:" .. math.random(1, 10000) .. "/$value") end
@@ -163,8 +163,8 @@ for connections in 50 200; do
   [ -n "$webdis_port" ] && run_wrk "webdis GET /GET/{key} c$connections" "$webdis_pid" "$connections" "$w/GET/bench:key"
   run_wrk "gateway PUT /cache/{key} c$connections" "$gateway_pid" "$connections" -s "$work/put.lua" "$g"
   [ -n "$variant_port" ] && run_wrk "variant PUT /cache/{key} c$connections" "$variant_pid" "$connections" -s "$work/put.lua" "$v"
-  run_wrk "gateway GET /set/{key}/{value} c$connections" "$gateway_pid" "$connections" -s "$work/set.lua" "$g"
-  [ -n "$variant_port" ] && run_wrk "variant GET /set/{key}/{value} c$connections" "$variant_pid" "$connections" -s "$work/set.lua" "$v"
+  run_wrk "gateway POST /set/{key}/{value} c$connections" "$gateway_pid" "$connections" -s "$work/set.lua" "$g"
+  [ -n "$variant_port" ] && run_wrk "variant POST /set/{key}/{value} c$connections" "$variant_pid" "$connections" -s "$work/set.lua" "$v"
   [ -n "$webdis_port" ] && run_wrk "webdis GET /SET/{key}/{value} c$connections" "$webdis_pid" "$connections" -s "$work/webdis-set.lua" "$w"
 done
 
@@ -189,11 +189,11 @@ echo "gateway /pipeline delivers $(awk -v r="$pipeline_rps" 'BEGIN {printf "%.0f
 if [ "${STRACE:-0}" = 1 ]; then
   echo
   syscalls "gateway GET /get/{key}" "$gateway_pid" "$g/get/bench:key"
-  syscalls "gateway GET /set/{key}/{value}" "$gateway_pid" -s "$work/set.lua" "$g"
+  syscalls "gateway POST /set/{key}/{value}" "$gateway_pid" -s "$work/set.lua" "$g"
   syscalls "redis-server (behind the gateway, GET)" "$redis_pid" "$g/get/bench:key"
   if [ -n "$variant_port" ]; then
     syscalls "variant GET /get/{key}" "$variant_pid" "$v/get/bench:key"
-    syscalls "variant GET /set/{key}/{value}" "$variant_pid" -s "$work/set.lua" "$v"
+    syscalls "variant POST /set/{key}/{value}" "$variant_pid" -s "$work/set.lua" "$v"
   fi
   if [ -n "$webdis_port" ]; then
     syscalls "webdis GET /GET/{key}" "$webdis_pid" "$w/GET/bench:key"

@@ -5,6 +5,9 @@ public enum ConnectionCloseReason: String, Sendable, CaseIterable {
     /// The borrower returned it after a command timed out: Redis may answer later, so the
     /// connection cannot be reused, but Redis is stalled rather than gone.
     case timedOut = "timed_out"
+    /// The borrower returned it possibly changed (a database, transaction, subscription, MONITOR,
+    /// reply mode, name or user other than every borrower is promised): never lent again.
+    case stateChanged = "state_changed"
     /// Its health check (PING) failed before it could be lent.
     case healthCheckFailed = "health_check_failed"
     /// It reached its (jittered) `maxLifetime`.

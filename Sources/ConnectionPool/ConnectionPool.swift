@@ -299,7 +299,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private func giveBack(_ connection: Connection, borrowedAt: PoolInstant) {
         let healthy = connection.isReusable
         let reusable = healthy && configuration.reuseConnections
-        let reason: ConnectionCloseReason = healthy ? .notReused : connection.failedByTimeout ? .timedOut : .broken
+        let reason: ConnectionCloseReason =
+            healthy ? .notReused : connection.failedByTimeout ? .timedOut : connection.changedState ? .stateChanged : .broken
         let now = PoolInstant.now()
         let decision = decide { $0.release(connection, reusable: reusable, now: now, closeReason: reason) }
         observer.connectionReturned(after: now.duration(since: borrowedAt))

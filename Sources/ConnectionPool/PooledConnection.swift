@@ -12,11 +12,20 @@ public protocol PooledConnection: AnyObject {
     /// the server is slow (stalled), not gone.
     var failedByTimeout: Bool { get }
 
+    /// True when what ran on the connection may have changed its state for the next borrower (it is
+    /// then not `isReusable`, and counted as closed for `stateChanged`).
+    var changedState: Bool { get }
+
     /// Checks the connection end to end (e.g. PING) within `timeout`; false when it failed.
     func checkHealth(timeout: Duration) -> Bool
 
     /// Closes the connection; it is not used again.
     func close()
+}
+
+extension PooledConnection {
+    /// Connections that carry no per-borrower state never change it.
+    public var changedState: Bool { false }
 }
 
 /// Opens new connections for a pool.

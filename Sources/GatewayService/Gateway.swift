@@ -97,6 +97,8 @@ public final class Gateway: Sendable {
         } catch {
             throw .database("cannot open \(configuration.session.databasePath): \(error)")
         }
+        // Redis' own command list, read by the first command request (on a thread that may wait).
+        let catalog = ServerCommandCatalog()
         let sessionMetrics = SessionMetrics(registry: registry)
         let authenticator = Authenticator(configuration: configuration.auth)
         if !configuration.pool.reuseConnections {
@@ -114,7 +116,7 @@ public final class Gateway: Sendable {
                     registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
                 redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken,
-                scripts: ScriptCompatibility(digests: ScriptDigests())),
+                scripts: ScriptCompatibility(digests: ScriptDigests()), catalog: catalog),
             sessions: SessionHandlers(
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,
                 flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),

@@ -47,6 +47,8 @@ extension GatewayError {
             switch error.kind {
             case .timeout:
                 return .error(504, "Redis timed out: \(error.message)")
+            case .replyTooLarge:
+                return .error(413, "\(error.message): ask for less (a smaller range, count or batch)")
             case .connectFailed, .handshakeFailed, .io, .protocolError, .connectionBroken:
                 return .error(503, "Redis unavailable: \(error.message)")
             }

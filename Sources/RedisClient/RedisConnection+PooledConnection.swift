@@ -1,9 +1,10 @@
 public import ConnectionPool
 
 extension RedisConnection: PooledConnection {
-    /// Reusable unless broken or holding unread bytes (a late reply must never reach the next user).
+    /// Reusable unless broken, holding unread bytes (a late reply must never reach the next user),
+    /// or possibly in another state than the one every user is promised (`changedState`).
     public var isReusable: Bool {
-        !isBroken && !hasUnreadBytes
+        !isBroken && !hasUnreadBytes && !changedState
     }
 
     /// True when the last failure was a socket timeout: Redis is slow, the socket still open.

@@ -5,7 +5,12 @@ import CHiredis
 #endif
 
 /// One blocking connection to Redis over hiredis: connect timeout, socket read/write timeout,
-/// TCP keepalive, AUTH (optionally with an ACL user), SELECT and CLIENT SETNAME on connect.
+/// TCP keepalive, AUTH (optionally with an ACL user), SELECT and CLIENT SETNAME on connect, and a
+/// bound on the memory of each reply (`options.maxReplyBytes`).
+///
+/// What runs on it is watched (`ConnectionStateWatch`): a command that may change the connection's
+/// state (read as Redis reads names, up to a NUL byte) or a reply only a changed connection gives
+/// makes `changedState` true, and the pool then closes it instead of lending it again.
 ///
 /// After any error the connection is broken for good (hiredis' rule: a context that saw an error is
 /// never reused) and `isBroken` is true. Redis error replies are not errors: they are returned as
@@ -22,6 +27,10 @@ public final class RedisConnection {
     /// The kind of the failure that broke the connection, if one did.
     public private(set) var lastFailure: RedisError.Kind?
     private var isClosed = false
+    /// What ran on the connection since its handshake, for `changedState`.
+    private var watch = ConnectionStateWatch()
+    /// The reply memory bound, read by the reader's object functions (the shim) while it parses.
+    private let replyBudget: UnsafeMutablePointer<gw_redis_reply_budget>
     /// Scratch space reused by every `append`, so a pipeline does not allocate per command.
     private var flatArguments: [UInt8] = []
     private var argumentLengths: [Int] = []
@@ -29,11 +38,20 @@ public final class RedisConnection {
     private init(context: UnsafeMutablePointer<redisContext>, options: RedisConnectionOptions) {
         self.context = context
         self.options = options
+        replyBudget = .allocate(capacity: 1)
+        replyBudget.initialize(to: gw_redis_reply_budget(limit: max(options.maxReplyBytes, 0), used: 0, inner: nil))
+        gw_redis_install_reply_budget(context, replyBudget)
     }
 
     deinit {
         if !isClosed { redisFree(context) }
+        replyBudget.deallocate()
     }
+
+    /// True once something ran on the connection, or came back, that may have changed its state
+    /// for the next user (a database, a transaction, a subscription, MONITOR, the reply mode, the
+    /// client name or user, the Lua debugger).
+    public var changedState: Bool { watch.changed }
 
     /// Opens a connection and prepares it (AUTH, SELECT, CLIENT SETNAME in one round trip).
     /// `connectTimeout` overrides `options.connectTimeout` when shorter.
@@ -79,9 +97,12 @@ public final class RedisConnection {
         try flush()
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
-        for _ in commands {
-            replies.append(try readReply())
+        for command in commands {
+            let reply = try readReply()
+            watch.ran(command.arguments, reply: reply)
+            replies.append(reply)
         }
+        watch.roundTripFinished()
         return replies
     }
 
@@ -121,6 +142,7 @@ public final class RedisConnection {
         var replies: [RedisValue] = []
         while true {
             var raw: UnsafeMutableRawPointer?
+            replyBudget.pointee.used = 0
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
             guard let raw else { return replies }
             replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self)))
@@ -172,6 +194,8 @@ public final class RedisConnection {
                     throw RedisError(.handshakeFailed, "\(command.name) refused: \(message)")
                 }
             }
+            // The handshake's own AUTH, SELECT and CLIENT SETNAME set the state every user gets.
+            watch = ConnectionStateWatch()
         } catch {
             close()
             throw error
@@ -206,6 +230,7 @@ public final class RedisConnection {
 
     private func readReply() throws(RedisError) -> RedisValue {
         var raw: UnsafeMutableRawPointer?
+        replyBudget.pointee.used = 0
         guard redisGetReply(context, &raw) == REDIS_OK else { throw failure() }
         guard let raw else {
             isBroken = true
@@ -256,6 +281,10 @@ public final class RedisConnection {
         isBroken = true
         let message = Self.errorString(context)
         switch context.pointee.err {
+        case REDIS_ERR_OOM where replyBudget.pointee.limit > 0 && replyBudget.pointee.used > replyBudget.pointee.limit:
+            return RedisError(
+                .replyTooLarge, "the reply is larger than the gateway's reply budget (\(replyBudget.pointee.limit) bytes)",
+                mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || savedErrno == ETIMEDOUT:
             return RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)", mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_PROTOCOL:

@@ -16,6 +16,9 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case protocolError
         /// The connection was already broken by an earlier error.
         case connectionBroken
+        /// A reply would take more memory than the reply budget allows; the connection was given up
+        /// before the rest of it arrived.
+        case replyTooLarge
     }
 
     /// The kind of failure.

@@ -1,3 +1,4 @@
+import CoreUtilities
 import HTTPServer
 import RedisClient
 
@@ -12,14 +13,21 @@ final class CommandHandlers: Sendable {
     let limits: CommandLimits
     let syncToken: SyncToken
     let scripts: ScriptCompatibility
+    /// The command names the server lists: nothing else is sent.
+    let catalog: ServerCommandCatalog
 
-    /// Handlers on `redis`, checking each command against `policy` and `limits`.
-    init(redis: RedisExecutor, policy: CommandPolicy, limits: CommandLimits, syncToken: SyncToken, scripts: ScriptCompatibility) {
+    /// Handlers on `redis`, checking each command against `policy` (with the names in `catalog`)
+    /// and `limits`.
+    init(
+        redis: RedisExecutor, policy: CommandPolicy, limits: CommandLimits, syncToken: SyncToken, scripts: ScriptCompatibility,
+        catalog: ServerCommandCatalog
+    ) {
         self.redis = redis
         self.policy = policy
         self.limits = limits
         self.syncToken = syncToken
         self.scripts = scripts
+        self.catalog = catalog
     }
 
     /// First path segments that belong to the service's own routes, never to a command.
@@ -44,7 +52,7 @@ final class CommandHandlers: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        run(command, role: role, format: format, label: request.route, completion: completion)
+        run(command, role: role, format: format, label: request.route, safeMethod: false, completion: completion)
     }
 
     /// `/{command}/{arg1}/...`: path segments, then a non-empty body (POST/PUT), then query pairs.
@@ -56,7 +64,9 @@ final class CommandHandlers: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        run(command, role: role, format: format, label: request.route, completion: completion)
+        // GET and HEAD are safe methods: a link, an <img> or a prefetch must never write.
+        let safeMethod = request.method == .get || request.method == .head
+        run(command, role: role, format: format, label: request.route, safeMethod: safeMethod, completion: completion)
     }
 
     private func pathCommand(_ request: HTTPRequest) throws(GatewayError) -> ([[UInt8]], ResponseFormat) {
@@ -137,30 +147,61 @@ final class CommandHandlers: Sendable {
         if commands.count > limits.maxCommandsPerBatch {
             throw .payloadTooLarge("ERR more than \(limits.maxCommandsPerBatch) commands in one batch")
         }
+        let names = try catalog.names(readingWith: redis)
         var writes = false
+        var blocking = 0.0
         for (index, command) in commands.enumerated() {
-            writes = try check(command, role: role, label: "command \(index): ") || writes
+            let review = try check(command, role: role, names: names, label: "command \(index): ")
+            writes = writes || review.writes
+            blocking += review.blockingSeconds
+        }
+        // One connection serves the whole batch: its blocking commands wait one after the other.
+        let limit = policy.blockingLimit.secondsDouble
+        if blocking >= limit {
+            throw .badRequest("ERR the batch's blocking commands may wait \(blocking) s in all, not below the socket timeout (\(limit) s)")
         }
         return (commands, writes)
     }
 
-    /// Applies the limits and the command policy; returns whether the command writes.
-    private func check(_ command: [[UInt8]], role: CallerRole, label: String = "") throws(GatewayError) -> Bool {
+    /// Applies the limits and the command policy; returns what the policy found.
+    private func check(
+        _ command: [[UInt8]], role: CallerRole, names: ServerCommandNames, label: String = ""
+    ) throws(GatewayError) -> CommandPolicy.Review {
         if command.count > limits.maxArgumentsPerCommand {
             throw .payloadTooLarge("ERR \(label)more than \(limits.maxArgumentsPerCommand) arguments")
         }
-        let (violation, writes) = policy.review(command, role: role)
-        switch violation {
-        case nil: return writes
-        case .connectionState(let message)?, .blocking(let message)?: throw .badRequest(label + message)
+        let review = policy.review(command, role: role, names: names)
+        switch review.violation {
+        case nil: return review
+        case .unknownCommand(let message)?, .connectionState(let message)?, .blocking(let message)?: throw .badRequest(label + message)
         case .denied(let message)?, .readOnly(let message)?: throw .forbidden(label + message)
         }
     }
 
-    private func run(_ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String, completion: @escaping Completion) {
+    private func run(
+        _ command: [[UInt8]], role: CallerRole, format: ResponseFormat, label: String, safeMethod: Bool,
+        completion: @escaping Completion
+    ) {
+        guard let names = catalog.current else {
+            // Redis' command list is not known yet (it was down at start): read it on a thread that
+            // may wait, then judge the command.
+            return redis.offload(
+                { [self] in
+                    do throws(GatewayError) {
+                        _ = try catalog.names(readingWith: redis)
+                    } catch {
+                        return completion(.failure(error))
+                    }
+                    run(command, role: role, format: format, label: label, safeMethod: safeMethod, completion: completion)
+                }, refused: { completion(.failure($0)) })
+        }
         let writes: Bool
         do throws(GatewayError) {
-            writes = try check(command, role: role)
+            writes = try check(command, role: role, names: names).writes
+            if writes, safeMethod {
+                throw .methodNotAllowed(
+                    "ERR \(ASCIICase.uppercased(command[0])) writes: send it with POST, never GET or HEAD", allow: "POST")
+            }
         } catch {
             return completion(.failure(error))
         }

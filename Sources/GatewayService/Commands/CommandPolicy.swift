@@ -1,9 +1,11 @@
 import ConnectionPool
 import CoreUtilities
 
-/// Which commands may run through the gateway. A pooled connection is shared, so nothing may change
-/// its state or hold it indefinitely; administrative commands are refused unless a deployment
-/// allows them; read-only tokens run read commands only.
+/// Which commands may run through the gateway. Only names the server itself lists run (and of
+/// container commands only allow-listed subcommands), so no odd byte in a name can make Redis run
+/// something the policy did not judge. A pooled connection is shared, so nothing may change its
+/// state or hold it indefinitely; administrative commands are refused unless a deployment allows
+/// them; read-only tokens run read commands only.
 public struct CommandPolicy: Sendable, Equatable {
     /// Refused commands (names, or `NAME SUBCOMMAND`); administrative ones by default.
     public var denied: Set<String> = CommandTable.administrative
@@ -17,6 +19,9 @@ public struct CommandPolicy: Sendable, Equatable {
 
     /// Why a command was refused.
     enum Violation: Error, Equatable {
+        /// Not a command the server lists, or a subcommand the gateway does not let through: never
+        /// sent (NUL and other odd bytes in a name land here).
+        case unknownCommand(String)
         /// It would change the state of a shared connection.
         case connectionState(String)
         /// The deployment's policy refuses it.
@@ -27,45 +32,110 @@ public struct CommandPolicy: Sendable, Equatable {
         case blocking(String)
     }
 
+    /// What the policy found about one command.
+    struct Review: Equatable {
+        /// Why it may not run; nil when it may.
+        var violation: Violation?
+        /// Whether it writes (for read-your-writes bookkeeping and read-only tokens).
+        var writes: Bool
+        /// How long it may block Redis' answer, in seconds (0 for a command that does not block):
+        /// a batch adds these up against the same limit as one command.
+        var blockingSeconds: Double
+    }
+
     /// Checks one command for a caller; nil when it may run.
-    func violation(of arguments: [[UInt8]], role: CallerRole) -> Violation? {
-        review(arguments, role: role).violation
+    func violation(of arguments: [[UInt8]], role: CallerRole, names: ServerCommandNames) -> Violation? {
+        review(arguments, role: role, names: names).violation
     }
 
-    /// Checks one command for a caller and says whether it writes (for read-your-writes
-    /// bookkeeping), naming the command once for both.
-    func review(_ arguments: [[UInt8]], role: CallerRole) -> (violation: Violation?, writes: Bool) {
-        let name = ASCIICase.uppercased(arguments[0])
-        let qualified = CommandTable.qualifiedName(arguments, name: name)
-        let writes = !CommandTable.readOnly.contains(name) && !CommandTable.readOnly.contains(qualified)
-        return (violation(arguments, name: name, qualified: qualified, writes: writes, role: role), writes)
-    }
-
-    private func violation(
-        _ arguments: [[UInt8]], name: String, qualified: String, writes: Bool, role: CallerRole
-    ) -> Violation? {
+    /// Checks one command for a caller against the names the server lists, and says whether it
+    /// writes and how long it may block.
+    func review(_ arguments: [[UInt8]], role: CallerRole, names: ServerCommandNames) -> Review {
+        var review = Review(violation: nil, writes: true, blockingSeconds: 0)
+        let qualified: String
+        switch canonicalName(arguments, names: names) {
+        case .failure(let violation):
+            review.violation = violation
+            return review
+        case .success(let name):
+            qualified = name
+        }
+        let name = qualified.split(separator: " ", maxSplits: 1).first.map(String.init) ?? qualified
+        review.writes = !CommandTable.readOnly.contains(name) && !CommandTable.readOnly.contains(qualified)
         if CommandTable.connectionState.contains(name) {
-            return .connectionState(
+            review.violation = .connectionState(
                 "ERR \(name) is not allowed through the gateway: it changes the state of a shared pooled connection"
                     + (["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"].contains(name) ? " (use /multi-exec)" : ""))
-        }
-        if name == "CLIENT", !CommandTable.harmlessClientSubcommands.contains(String(qualified.dropFirst(7))) {
-            return .connectionState("ERR \(qualified) is not allowed through the gateway: it alters connections")
+            return review
         }
         if let allowList {
             if !allowList.contains(name) && !allowList.contains(qualified) {
-                return .denied("NOPERM \(qualified) is not in this gateway's command allow-list")
+                review.violation = .denied("NOPERM \(qualified) is not in this gateway's command allow-list")
+                return review
             }
         } else if denied.contains(name) || denied.contains(qualified) {
-            return .denied("NOPERM \(qualified) is refused by this gateway's command policy")
+            review.violation = .denied("NOPERM \(qualified) is refused by this gateway's command policy")
+            return review
         }
-        if let problem = blockingProblem(name, arguments) {
-            return .blocking(problem)
+        switch blockingTime(name, arguments) {
+        case .failure(let violation):
+            review.violation = violation
+            return review
+        case .success(let seconds):
+            review.blockingSeconds = seconds
         }
-        if role == .readOnly, writes {
-            return .readOnly("NOPERM this token is read-only and \(qualified) writes")
+        if role == .readOnly, review.writes {
+            review.violation = .readOnly("NOPERM this token is read-only and \(qualified) writes")
         }
-        return nil
+        return review
+    }
+
+    /// The command's canonical name (`GET`, or `SCRIPT LOAD` for a container): only a name the
+    /// server lists, and for a container a subcommand in the gateway's allow-list that the server
+    /// lists too. Everything else is refused before it could reach Redis.
+    private func canonicalName(_ arguments: [[UInt8]], names: ServerCommandNames) -> Result<String, Violation> {
+        guard let first = arguments.first, ServerCommandNames.isWellFormedName(first) else {
+            return .failure(.unknownCommand("ERR \(Self.shown(arguments.first ?? [])) is not a command name"))
+        }
+        let name = ASCIICase.uppercased(first)
+        guard names.contains(name) else {
+            return .failure(.unknownCommand("ERR unknown command '\(name)': this Redis does not list it"))
+        }
+        let listed = names.subcommands(of: name)
+        guard listed != nil || CommandTable.containers.contains(name) else { return .success(name) }
+        guard arguments.count > 1 else {
+            if CommandTable.runsWithoutSubcommand.contains(name) { return .success(name) }
+            return .failure(.unknownCommand("ERR \(name) needs a subcommand"))
+        }
+        guard ServerCommandNames.isWellFormedName(arguments[1]) else {
+            return .failure(.unknownCommand("ERR \(Self.shown(arguments[1])) is not a \(name) subcommand"))
+        }
+        let sub = ASCIICase.uppercased(arguments[1])
+        guard let allowed = CommandTable.subcommands[name], allowed.contains(sub) else {
+            if name == "CLIENT" || (name == "SCRIPT" && sub == "DEBUG") {
+                return .failure(.connectionState("ERR \(name) \(sub) is not allowed through the gateway: it alters connections"))
+            }
+            return .failure(.unknownCommand("ERR \(name) \(sub) is not a subcommand this gateway lets through"))
+        }
+        if let listed, !listed.contains(sub) {
+            return .failure(.unknownCommand("ERR unknown subcommand '\(name) \(sub)': this Redis does not list it"))
+        }
+        return .success(name + " " + sub)
+    }
+
+    /// A name for an error message: printable ASCII as it is, other bytes as `\xNN`.
+    private static func shown(_ bytes: [UInt8]) -> String {
+        var text = "'"
+        for byte in bytes.prefix(64) {
+            if byte >= 0x21 && byte < 0x7F && byte != UInt8(ascii: "'") {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                text.unicodeScalars.append(contentsOf: [
+                    "\\", "x", Unicode.Scalar(HexDigit.lowercase(byte >> 4)), Unicode.Scalar(HexDigit.lowercase(byte & 0xF)),
+                ])
+            }
+        }
+        return text + (bytes.count > 64 ? "…'" : "'")
     }
 
     /// Checks `SUBSCRIBE` or `PSUBSCRIBE` for an event stream, which holds no pooled connection:
@@ -80,31 +150,40 @@ public struct CommandPolicy: Sendable, Equatable {
         return nil
     }
 
-    private func blockingProblem(_ name: String, _ arguments: [[UInt8]]) -> String? {
-        guard let kind = CommandTable.blocking[name] else { return nil }
-        let seconds: Double?
+    /// How long a blocking command may block, checked against `blockingLimit`. Every occurrence of
+    /// XREAD's `BLOCK` option is checked (Redis takes the last one): a command is judged by what Redis
+    /// will do, not by the first match.
+    private func blockingTime(_ name: String, _ arguments: [[UInt8]]) -> Result<Double, Violation> {
+        guard let kind = CommandTable.blocking[name] else { return .success(0) }
+        var timeouts: [Double?] = []
         switch kind {
         case .lastArgumentSeconds:
-            seconds = arguments.count > 1 ? number(arguments[arguments.count - 1]) : nil
+            timeouts = [arguments.count > 1 ? number(arguments[arguments.count - 1]) : nil]
         case .firstArgumentSeconds:
-            seconds = arguments.count > 1 ? number(arguments[1]) : nil
+            timeouts = [arguments.count > 1 ? number(arguments[1]) : nil]
         case .lastArgumentMilliseconds:
-            seconds = arguments.count > 1 ? number(arguments[arguments.count - 1]).map { $0 / 1000 } : nil
+            timeouts = [arguments.count > 1 ? number(arguments[arguments.count - 1]).map { $0 / 1000 } : nil]
         case .blockOptionMilliseconds:
-            guard let block = arguments.firstIndex(where: { String(decoding: $0, as: UTF8.self).uppercased() == "BLOCK" }) else {
-                return nil
+            // Options come before STREAMS; after it, every argument is a key or an ID.
+            let options = arguments.prefix { ASCIICase.uppercased($0) != "STREAMS" }
+            for (index, argument) in options.enumerated() where index > 0 && ASCIICase.uppercased(argument) == "BLOCK" {
+                timeouts.append(index + 1 < options.count ? number(options[index + 1]).map { $0 / 1000 } : nil)
             }
-            seconds = block + 1 < arguments.count ? number(arguments[block + 1]).map { $0 / 1000 } : nil
         }
-        guard let seconds else { return nil }  // malformed: Redis will say so
         let limit = blockingLimit.secondsDouble
-        if seconds <= 0 {
-            return "ERR \(name) with timeout 0 would hold a pooled connection forever; use a timeout below \(limit) s"
+        var longest = 0.0
+        for seconds in timeouts {
+            guard let seconds else { continue }  // malformed: Redis will say so
+            if seconds <= 0 {
+                return .failure(
+                    .blocking("ERR \(name) with timeout 0 would hold a pooled connection forever; use a timeout below \(limit) s"))
+            }
+            if seconds >= limit {
+                return .failure(.blocking("ERR \(name) timeout \(seconds) s is not below the gateway's socket timeout (\(limit) s)"))
+            }
+            longest = max(longest, seconds)
         }
-        if seconds >= limit {
-            return "ERR \(name) timeout \(seconds) s is not below the gateway's socket timeout (\(limit) s)"
-        }
-        return nil
+        return .success(longest)
     }
 
     private func number(_ bytes: [UInt8]) -> Double? {

@@ -2,8 +2,9 @@ import CoreUtilities
 
 /// What the gateway knows about Redis commands: which only read, which change the state of a
 /// connection (and so can never run on a shared pooled one), which are administrative, and where
-/// blocking commands keep their timeout. Redis stays the authority on syntax: unknown commands are
-/// passed through.
+/// blocking commands keep their timeout, and which subcommands of container commands may run.
+/// Which names exist at all is the server's to say (`ServerCommandNames`); Redis stays the
+/// authority on the rest of the syntax.
 enum CommandTable {
     /// Commands that change the state of the connection they run on. A pooled connection is
     /// shared, so these are always refused (transactions go through `/multi-exec`).
@@ -12,9 +13,6 @@ enum CommandTable {
         "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE", "MONITOR",
         "READONLY", "READWRITE", "ASKING", "SYNC", "PSYNC", "REPLCONF",
     ]
-
-    /// CLIENT subcommands that only read; every other CLIENT subcommand alters a connection.
-    static let harmlessClientSubcommands: Set<String> = ["ID", "INFO", "GETNAME", "HELP"]
 
     /// Administrative and dangerous commands, refused unless a deployment allows them.
     static let administrative: Set<String> = [
@@ -61,6 +59,35 @@ enum CommandTable {
         "XREADGROUP": .blockOptionMilliseconds,
     ]
 
+    /// The subcommands the gateway lets through, per container command: an allow-list, so a
+    /// subcommand a newer Redis adds is refused until it is judged here. A container missing from
+    /// this table (one a newer Redis or a module adds) is refused whole. What the deny list refuses
+    /// (`SCRIPT KILL`, all of `CONFIG`, …) stays refused unless a deployment allows it; what changes
+    /// a connection (`CLIENT SETNAME`, `SCRIPT DEBUG`) is in no list.
+    static let subcommands: [String: Set<String>] = [
+        "CLIENT": ["ID", "INFO", "GETNAME", "HELP"],
+        "SCRIPT": ["LOAD", "EXISTS", "FLUSH", "KILL", "HELP"],
+        "FUNCTION": ["LOAD", "LIST", "STATS", "DUMP", "DELETE", "FLUSH", "KILL", "RESTORE", "HELP"],
+        "CONFIG": ["GET", "SET", "RESETSTAT", "REWRITE", "HELP"],
+        "OBJECT": ["ENCODING", "FREQ", "IDLETIME", "REFCOUNT", "HELP"],
+        "XINFO": ["CONSUMERS", "GROUPS", "STREAM", "HELP"],
+        "XGROUP": ["CREATE", "CREATECONSUMER", "DELCONSUMER", "DESTROY", "SETID", "HELP"],
+        "COMMAND": ["COUNT", "DOCS", "GETKEYS", "GETKEYSANDFLAGS", "INFO", "LIST", "HELP"],
+        "MEMORY": ["USAGE", "STATS", "DOCTOR", "MALLOC-STATS", "PURGE", "HELP"],
+        "PUBSUB": ["CHANNELS", "NUMPAT", "NUMSUB", "SHARDCHANNELS", "SHARDNUMSUB", "HELP"],
+        "CLUSTER": [
+            "INFO", "NODES", "SLOTS", "SHARDS", "KEYSLOT", "COUNTKEYSINSLOT", "GETKEYSINSLOT", "MYID", "MYSHARDID", "LINKS",
+            "REPLICAS", "SLAVES", "COUNT-FAILURE-REPORTS", "HELP",
+        ],
+        "ACL": ["CAT", "DELUSER", "DRYRUN", "GENPASS", "GETUSER", "LIST", "LOAD", "LOG", "SAVE", "SETUSER", "USERS", "WHOAMI", "HELP"],
+        "LATENCY": ["DOCTOR", "GRAPH", "HISTOGRAM", "HISTORY", "LATEST", "RESET", "HELP"],
+        "SLOWLOG": ["GET", "LEN", "RESET", "HELP"],
+        "MODULE": ["LIST", "LOAD", "LOADEX", "UNLOAD", "HELP"],
+    ]
+
+    /// Containers that also run without a subcommand (`COMMAND` alone lists every command).
+    static let runsWithoutSubcommand: Set<String> = ["COMMAND"]
+
     /// The command's name upper-cased, with the subcommand for container commands (`SCRIPT LOAD`).
     static func qualifiedName(_ arguments: [[UInt8]]) -> String {
         qualifiedName(arguments, name: ASCIICase.uppercased(arguments[0]))
@@ -74,6 +101,6 @@ enum CommandTable {
         return name
     }
 
-    /// Commands whose first argument is a subcommand that matters to the policy.
-    private static let containers: Set<String> = ["SCRIPT", "FUNCTION", "CLIENT", "OBJECT", "XINFO", "COMMAND", "CONFIG", "MEMORY"]
+    /// Commands whose first argument is a subcommand.
+    static let containers = Set(subcommands.keys)
 }

@@ -254,6 +254,12 @@ extension GatewayConfiguration {
             current: { String($0.commandLimits.maxCommandsPerBatch) },
             apply: { $0.commandLimits.maxCommandsPerBatch = try SettingValue.integer($1, in: 1...1_000_000) }),
         Setting(
+            "GATEWAY_MAX_REPLY_BYTES",
+            "most memory one Redis reply may take while it is read (its strings, 8 bytes per array element, 48 per value); "
+                + "a larger one answers 413 and its connection is closed",
+            current: { String($0.redis.maxReplyBytes) },
+            apply: { $0.redis.maxReplyBytes = try SettingValue.integer($1, in: 4096...(1 << 32)) }),
+        Setting(
             "GATEWAY_MAX_COMMAND_ARGUMENTS", "most arguments in one command", current: { String($0.commandLimits.maxArgumentsPerCommand) },
             apply: { $0.commandLimits.maxArgumentsPerCommand = try SettingValue.integer($1, in: 1...100_000_000) }),
     ]

@@ -36,7 +36,7 @@ public struct RetryPolicy: Sendable, Equatable {
         switch error.kind {
         case .io, .connectionBroken: break
         case .timeout: guard resendAfterTimeout else { return false }
-        case .connectFailed, .handshakeFailed, .protocolError: return false
+        case .connectFailed, .handshakeFailed, .protocolError, .replyTooLarge: return false
         }
         return commands.allSatisfy(isIdempotent)
     }

@@ -54,7 +54,7 @@ import Testing
             #expect(got.status == 200 && got.text.contains("\"v-\(key)\""), "\(key): \(got.text)")
         }
         for key in keys.prefix(50) {
-            #expect(result(harness.request("GET", "/append/\(encoded(key))/x")) as? Int == "v-\(key)x".utf8.count)
+            #expect(result(harness.request("POST", "/append/\(encoded(key))/x")) as? Int == "v-\(key)x".utf8.count)
         }
         // The keys landed on every primary, each on the node its slot belongs to.
         let primaries = Self.cluster.primaries

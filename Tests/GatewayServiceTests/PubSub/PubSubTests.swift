@@ -36,7 +36,7 @@ import Testing
         #expect(stream.headers["transfer-encoding"] == "chunked")
         #expect(stream.next() == "data: subscribe,\(news),1")
         #expect(stream.next() == "data: subscribe,\(sport),2")
-        #expect(harness.request("GET", "/publish/\(news)/hello").text == #"{"result":1}"#)
+        #expect(harness.request("POST", "/publish/\(news)/hello").text == #"{"result":1}"#)
         #expect(harness.request("POST", "/", text: #"["PUBLISH","\#(sport)","a,b with commas"]"#).status == 200)
         #expect(stream.next() == "data: message,\(news),hello")
         #expect(stream.next() == "data: message,\(sport),a,b with commas")
@@ -73,7 +73,7 @@ import Testing
         var streams = (0..<50).map { _ in subscribe(harness, "/subscribe/shared") }
         for stream in streams { #expect(stream.next() == "data: subscribe,shared,1") }
         #expect(numsub(server, "shared")?.hasSuffix(":1") == true, "one Redis subscription for 50 streams")
-        #expect(harness.request("GET", "/publish/shared/all").text == #"{"result":1}"#)
+        #expect(harness.request("POST", "/publish/shared/all").text == #"{"result":1}"#)
         for stream in streams { #expect(stream.next() == "data: message,shared,all") }
         #expect(harness.request("GET", "/pool/stats").text.contains(#""subscribers":50,"channels":1"#))
         streams.removeLast(49)

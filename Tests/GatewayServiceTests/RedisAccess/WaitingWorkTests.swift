@@ -33,7 +33,7 @@ import Testing
         for index in 0..<20 {
             #expect(harness.request("PUT", "/cache/\(list):\(index)", text: "v").status == 201)
             #expect(harness.request("GET", "/cache/\(list):\(index)").text.contains(#""value":"v""#))
-            #expect(harness.request("GET", "/INCR/\(list):n").status == 200)
+            #expect(harness.request("POST", "/INCR/\(list):n").status == 200)
             #expect(harness.request("DELETE", "/cache/\(list):\(index)").status == 204)
         }
         #expect(clock.now - start < .seconds(2), "the other requests went on while the BLPOPs waited")

@@ -1,0 +1,39 @@
+import RedisClient
+import Synchronization
+
+/// The server's command names (`ServerCommandNames`), read once from Redis with `COMMAND` and kept.
+/// Read by the first command request, on a thread that may wait (requests that come meanwhile wait
+/// for the same read); a read that fails, Redis being down, fails those requests like any other call
+/// to a Redis that is down (503), and the next request reads again.
+///
+/// Threading: shared by every handler; at most one read runs at a time, others wait for it.
+final class ServerCommandCatalog: Sendable {
+    private let known = Mutex<ServerCommandNames?>(nil)
+    /// Held while a read runs, so concurrent first requests send one `COMMAND`, not one each.
+    private let reading = Mutex<Void>(())
+
+    /// Empty until the first read.
+    init() {}
+
+    /// A catalog that already knows `names` (tests).
+    init(names: ServerCommandNames) {
+        known.withLock { $0 = names }
+    }
+
+    /// The names when already read; nil before.
+    var current: ServerCommandNames? {
+        known.withLock { $0 }
+    }
+
+    /// The names, read from Redis through `redis` first when not known yet. Blocks: call it only on a
+    /// thread that may wait for Redis.
+    func names(readingWith redis: RedisExecutor) throws(GatewayError) -> ServerCommandNames {
+        if let names = current { return names }
+        return try reading.withLock { _ throws(GatewayError) -> ServerCommandNames in
+            if let names = current { return names }
+            let names = try ServerCommandNames(commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names"))
+            known.withLock { $0 = names }
+            return names
+        }
+    }
+}
