@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,15 +126,40 @@ static inline unsigned int gw_mhd_current_connections(struct MHD_Daemon *_Nonnul
 /// behind each other while the other worker idles (the latency tail). Used unless a per-address
 /// connection limit is set: libmicrohttpd counts those per daemon, and only its own pool shares
 /// the count across threads.
+///
+/// The accepting thread enforces the connection limit itself: it counts the connections it handed
+/// over (`admitted`, less one for each that libmicrohttpd reports closed) and answers one over the
+/// limit with a 503 and closes it, without handing it to a daemon. Each daemon's own limit is the
+/// whole limit, so libmicrohttpd never refuses a handed-over connection on its worker thread: in
+/// 0.9.75 that refusal path could leave the worker waiting for a lock it already held (the
+/// deadlock a flood of connects caused).
 typedef struct gw_mhd_group {
     int listen_fd;
     unsigned int count;
     unsigned int next;
+    unsigned int connection_limit;      // open client connections over all daemons
+    atomic_uint admitted;               // handed to a daemon and not reported closed yet
+    atomic_ulong refused;               // answered 503 and closed by the accepting thread
     int accepting;                      // the accepting thread runs (until quiesced)
     pthread_t acceptor;
     pthread_mutex_t lock;               // guards listen_fd and accepting
     struct MHD_Daemon *_Nullable daemons[];
 } gw_mhd_group;
+
+/// What a connection over the limit gets before it is closed.
+static const char gw_mhd_over_limit_response[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+    "Content-Length: 75\r\n\r\n{\"error\":\"too many connections: the gateway's connection limit is reached\"}";
+
+/// libmicrohttpd's word that a connection of one of the group's daemons closed.
+static void gw_mhd_group_connection_notified(
+    void *_Nullable context, struct MHD_Connection *_Nullable connection, void *_Nullable *_Nullable socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+    (void)connection;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&((gw_mhd_group *)context)->admitted, 1);
+}
 
 static void *_Nullable gw_mhd_group_accept_loop(void *_Nullable argument) {
     gw_mhd_group *group = (gw_mhd_group *)argument;
@@ -147,8 +173,18 @@ static void *_Nullable gw_mhd_group_accept_loop(void *_Nullable argument) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) { usleep(10000); continue; }
             return NULL;  // the listening socket was shut down (quiesce) or closed
         }
-        // libmicrohttpd owns the socket from here, and closes it itself if it refuses it (limits).
-        (void)MHD_add_connection(group->daemons[group->next++ % group->count], client, (struct sockaddr *)&address, length);
+        if (atomic_load(&group->admitted) >= group->connection_limit) {
+            (void)send(client, gw_mhd_over_limit_response, sizeof(gw_mhd_over_limit_response) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+            close(client);
+            atomic_fetch_add(&group->refused, 1);
+            continue;
+        }
+        atomic_fetch_add(&group->admitted, 1);
+        // libmicrohttpd owns the socket from here; one it refuses at once it closes without a
+        // close notification.
+        if (MHD_add_connection(group->daemons[group->next++ % group->count], client, (struct sockaddr *)&address, length) != MHD_YES) {
+            atomic_fetch_sub(&group->admitted, 1);
+        }
     }
 }
 
@@ -192,6 +228,9 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     gw_mhd_group *group = calloc(1, sizeof(gw_mhd_group) + count * sizeof(struct MHD_Daemon *));
     if (group == NULL) return NULL;
     group->count = count;
+    group->connection_limit = settings->connection_limit < 1 ? 1 : settings->connection_limit;
+    atomic_init(&group->admitted, 0);
+    atomic_init(&group->refused, 0);
     pthread_mutex_init(&group->lock, NULL);
     int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -208,11 +247,11 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     group->listen_fd = fd;
     unsigned int flags = gw_mhd_worker_flags(settings) | MHD_USE_NO_LISTEN_SOCKET;
     for (unsigned int i = 0; i < count; i++) {
-        struct MHD_OptionItem options[8];
+        struct MHD_OptionItem options[9];
         unsigned int n = 0;
-        // The connection limit is shared out as libmicrohttpd's own pool does.
-        unsigned int limit = settings->connection_limit / count + (i < settings->connection_limit % count ? 1 : 0);
-        gw_mhd_common_options(options, &n, settings, limit < 1 ? 1 : limit, completed, completed_context);
+        options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&gw_mhd_group_connection_notified, group };
+        // The accepting thread keeps the total within the limit, so no daemon ever reaches its own.
+        gw_mhd_common_options(options, &n, settings, group->connection_limit + 1, completed, completed_context);
         group->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_context, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
         if (group->daemons[i] == NULL) {
             close(fd);
@@ -238,6 +277,11 @@ static inline uint16_t gw_mhd_group_port(gw_mhd_group *_Nonnull group) {
     if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
     if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
     return 0;
+}
+
+/// Connections the accepting thread answered 503 and closed because the limit was reached.
+static inline unsigned long gw_mhd_group_refused(gw_mhd_group *_Nonnull group) {
+    return atomic_load(&group->refused);
 }
 
 /// Client connections open now, over every daemon of the group.

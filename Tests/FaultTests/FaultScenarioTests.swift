@@ -343,6 +343,61 @@ import Testing
         ).write()
     }
 
+    /// Connects past `GATEWAY_CONNECTION_LIMIT` used to deadlock both HTTP threads inside
+    /// libmicrohttpd for good. Twenty rounds of limit + 2,000 idle connects: the ones over the limit
+    /// get a 503 and are closed by the accepting thread, an honest client is served after every
+    /// round, and SIGTERM still exits 0.
+    @Test(.timeLimit(.minutes(3)))
+    func connectsOverTheConnectionLimitAreRefusedAndNeverStopTheGateway() throws {
+        try raiseDescriptorLimit(to: 4096)
+        let redis = RedisServer()
+        let limit = 200
+        let gateway = try GatewayProcess(
+            redisURL: redis.url, environment: ["GATEWAY_CONNECTION_LIMIT": String(limit), "GATEWAY_CONNECTION_TIMEOUT_S": "30"])
+        let client = HTTPTestClient(port: gateway.port)
+        let started = ContinuousClock.now
+        let opened = Atomic<Int>(0)
+        for round in 1...20 {
+            let held = Mutex<[BlockingSocket]>([])
+            let openers = (0..<4).map { _ in
+                TestThread {
+                    var mine: [BlockingSocket] = []
+                    for _ in 0..<((limit + 2000) / 4) {
+                        if let socket = BlockingSocket(port: gateway.port, timeoutSeconds: 2) {
+                            mine.append(socket)
+                            opened.add(1, ordering: .relaxed)
+                        }
+                    }
+                    held.withLock { $0.append(contentsOf: mine) }
+                }
+            }
+            openers.forEach { $0.start() }
+            openers.forEach { $0.join() }
+            if round == 1 {
+                // One over the limit reads the gateway's 503 before the close.
+                let over = try #require(BlockingSocket(port: gateway.port, timeoutSeconds: 2))
+                let response = HTTPTestClient.parse(over.readToEnd())
+                #expect(response?.status == 503, "over the limit: \(String(describing: response))")
+                #expect(response?.text.contains("connection limit") == true)
+            }
+            held.withLock { $0.removeAll() }  // closes them all
+            #expect(
+                eventually(within: .seconds(10)) { client.request("GET", "/healthz")?.status == 200 },
+                "round \(round): an honest client is served: \(gateway.log.suffix(400))")
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(opened.load(ordering: .relaxed) == 20 * (limit + 2000), "every connect went through: \(opened.load(ordering: .relaxed))")
+        #expect(client.request("PUT", "/cache/flood-key", text: "v")?.status == 201)
+        let status = gateway.terminate(within: .seconds(15))
+        #expect(status == 0, "SIGTERM after the flood: exit \(String(describing: status)) \(gateway.log.suffix(400))")
+        FaultReport(
+            scenario: "connect flood: 20 rounds of limit (200) + 2,000 idle connections (\(opened.load(ordering: .relaxed)) connects)",
+            detect: "-", recover: "-", errors: "0 honest requests failed",
+            notes:
+                "over the limit answered 503 and closed; \(ms(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)) for all rounds; SIGTERM exit \(status.map(String.init) ?? "none")"
+        ).write()
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func sigtermUnderLoadDrainsWithoutFailingAnAcceptedRequest() throws {
         let redis = RedisServer()
