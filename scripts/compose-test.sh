@@ -14,6 +14,7 @@ ensure_image localhost/prometheus:bookworm deploy/container/prometheus.Container
 export GATEWAY_IMAGE="${GATEWAY_IMAGE:-localhost/redis-gateway:test}"
 podman image exists "$GATEWAY_IMAGE" || build_gateway_image "$GATEWAY_IMAGE" >/dev/null
 export REDIS_IMAGE=localhost/redis:bookworm PROMETHEUS_IMAGE=localhost/prometheus:bookworm
+export GATEWAY_TOKENS=compose-test-token
 GATEWAY_HOST_PORT="$(free_port)"; PROMETHEUS_HOST_PORT="$(free_port)"
 export GATEWAY_HOST_PORT PROMETHEUS_HOST_PORT
 project="rgcompose$$"
@@ -37,8 +38,10 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 [ -n "$ready" ] || fail "the gateway never became ready"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary composed "$url/cache/compose-probe")" = 201 ] || fail "PUT"
-curl -fs "$url/cache/compose-probe" | grep -q '"value":"composed"' || fail "GET after PUT"
+auth=(-H "Authorization: Bearer $GATEWAY_TOKENS")
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/cache/compose-probe")" = 401 ] || fail "no token, no data"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -X PUT --data-binary composed "$url/cache/compose-probe")" = 201 ] || fail "PUT"
+curl -fs "${auth[@]}" "$url/cache/compose-probe" | grep -q '"value":"composed"' || fail "GET after PUT"
 curl -fs "$url/pool/stats" | grep -q '"pool":"redis:6379/0"' || fail "the gateway is not on the redis service"
 echo "gateway ready on the redis service; PUT then GET: ok"
 podman volume exists "${project}_gateway-data" || fail "no volume ${project}_gateway-data"

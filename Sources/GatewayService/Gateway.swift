@@ -104,8 +104,15 @@ public final class Gateway: Sendable {
         if !configuration.pool.reuseConnections {
             logger.warning("PER-REQUEST MODE: a new Redis connection for every request (a demonstration of the anti-pattern)")
         }
+        if !authenticator.isEnabled, !LocalCaller.isLoopbackAddress(configuration.http.host), !configuration.auth.allowUnauthenticated {
+            throw .insecure(
+                "no tokens (GATEWAY_TOKENS) and listening on \(configuration.http.host), not loopback: anyone who reaches the port could "
+                    + "run commands. Configure tokens, listen on 127.0.0.1, or set GATEWAY_ALLOW_UNAUTHENTICATED=1")
+        }
         if !authenticator.isEnabled {
-            logger.warning("AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); anyone who reaches this port can run commands")
+            logger.warning(
+                "AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); only local callers (Host: a loopback name, no Origin) are served"
+            )
         }
         let router = GatewayRoutes(
             cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
@@ -186,11 +193,13 @@ public enum GatewayStartError: Error, CustomStringConvertible {
     case http(HTTPServerError)
     /// The origin database could not be opened or created.
     case database(String)
+    /// No tokens on an address beyond loopback, without `GATEWAY_ALLOW_UNAUTHENTICATED`.
+    case insecure(String)
 
     public var description: String {
         switch self {
         case .http(let error): error.description
-        case .database(let message): message
+        case .database(let message), .insecure(let message): message
         }
     }
 }

@@ -10,6 +10,8 @@ public struct AuthConfiguration: Sendable, Equatable {
     public var tokensFile: String?
     /// Require a token for `/metrics`, `/pool/stats` and `/pool/health` too.
     public var protectMetrics = false
+    /// Start without tokens on an address other than loopback (refused otherwise).
+    public var allowUnauthenticated = false
 
     /// No tokens: authentication off.
     public init() {}
@@ -20,7 +22,7 @@ public struct AuthConfiguration: Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else { throw SettingError("cannot read \(path)") }
         tokensFile = path
         for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            let words = line.split(omittingEmptySubsequences: true) { $0 == " " || $0 == "\t" }
             guard let first = words.first, !first.hasPrefix("#") else { continue }
             if first.lowercased() == "readonly", words.count == 2 {
                 readOnlyTokens.append(String(words[1]))

@@ -2,7 +2,7 @@ import HTTPServer
 
 /// Checks the bearer token of a request (`Authorization: Bearer TOKEN`, or `?_token=TOKEN` as
 /// Upstash accepts) against the configured tokens, in constant time. With no tokens configured,
-/// authentication is off and every caller has full access.
+/// authentication is off and every local, non-browser caller has full access (`LocalCaller`).
 ///
 /// Threading: immutable; shared by all worker threads.
 struct Authenticator: Sendable {
@@ -19,7 +19,10 @@ struct Authenticator: Sendable {
 
     /// The caller's role, or `.unauthorized` for a missing or wrong token.
     func role(of request: HTTPRequest) throws(GatewayError) -> CallerRole {
-        guard isEnabled else { return .full }
+        guard isEnabled else {
+            try LocalCaller.check(request)
+            return .full
+        }
         guard let presented = token(of: request) else { throw .unauthorized }
         var isFull = false
         var isReadOnly = false

@@ -238,6 +238,11 @@ extension GatewayConfiguration {
             "GATEWAY_PROTECT_METRICS", "`1`: `/metrics`, `/pool/stats`, `/pool/health` need a token too",
             current: { $0.auth.protectMetrics ? "1" : "0" }, apply: { $0.auth.protectMetrics = try SettingValue.flag($1) }),
         Setting(
+            "GATEWAY_ALLOW_UNAUTHENTICATED",
+            "`1`: start without tokens on an address other than loopback (refused otherwise: anyone who reaches the port could run "
+                + "commands)",
+            current: { $0.auth.allowUnauthenticated ? "1" : "0" }, apply: { $0.auth.allowUnauthenticated = try SettingValue.flag($1) }),
+        Setting(
             "GATEWAY_ALLOW_COMMANDS", "commands to take off the default deny list, e.g. `FLUSHDB`",
             current: { CommandTable.administrative.subtracting($0.commandPolicy.denied).sorted().joined(separator: ",") },
             apply: { configuration, text in configuration.commandPolicy.denied.subtract(SettingValue.list(text).map { $0.uppercased() }) }),
