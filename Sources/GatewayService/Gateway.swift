@@ -114,15 +114,17 @@ public final class Gateway: Sendable {
                 "AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); only local callers (Host: a loopback name, no Origin) are served"
             )
         }
+        var commandLimits = configuration.commandLimits
+        commandLimits.maxResponseBytes = 2 * configuration.redis.maxReplyBytes
         let router = GatewayRoutes(
-            cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes),
+            cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes, maxResponseBytes: commandLimits.maxResponseBytes),
             health: HealthHandlers(redis: redis, drain: drain),
             pool: PoolHandlers(
                 redis: redis,
                 rendering: PoolStatsRendering(
                     registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
-                redis: redis, policy: policy, limits: configuration.commandLimits, syncToken: syncToken,
+                redis: redis, policy: policy, limits: commandLimits, syncToken: syncToken,
                 scripts: ScriptCompatibility(digests: ScriptDigests()), catalog: catalog),
             sessions: SessionHandlers(
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,

@@ -27,6 +27,19 @@ public enum JSONString {
         return output
     }
 
+    /// The bytes `appendQuoted(utf8, to:)` appends: up to 6 per input byte (`\u0001`), so a
+    /// budget can be checked before a large string is escaped.
+    public static func quotedLength(_ utf8: some Collection<UInt8>) -> Int {
+        var length = utf8.count + 2
+        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0A, 0x0D, 0x09: length += 1
+            default: length += 5
+            }
+        }
+        return length
+    }
+
     /// Appends `utf8` (valid UTF-8) as a quoted, escaped JSON string to `output`.
     public static func appendQuoted(_ utf8: some Collection<UInt8>, to output: inout [UInt8]) {
         output.reserveCapacity(output.count + utf8.count + 2)

@@ -86,7 +86,10 @@ public final class RedisConnection {
     /// Before writing, the socket is peeked (one non-blocking `recv`): a connection Redis already
     /// closed (restart, `CLIENT KILL`, idle timeout) fails with `mayHaveReachedRedis == false`
     /// instead of swallowing the request into a dead socket.
-    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
+    ///
+    /// `budget` says what `options.maxReplyBytes` bounds: each reply on its own (independent
+    /// requests sharing a round trip), or all of them together (one request's batch).
+    public func pipeline(_ commands: [RedisCommand], budget: ReplyBudgetScope = .eachReply) throws(RedisError) -> [RedisValue] {
         guard !isBroken, !isClosed else {
             throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
         }
@@ -97,7 +100,9 @@ public final class RedisConnection {
         try flush()
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
+        replyBudget.pointee.used = 0
         for command in commands {
+            if budget == .eachReply { replyBudget.pointee.used = 0 }
             let reply = try readReply()
             watch.ran(command.arguments, reply: reply)
             replies.append(reply)
@@ -112,6 +117,7 @@ public final class RedisConnection {
         guard !isBroken, !isClosed else {
             throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
         }
+        replyBudget.pointee.used = 0
         return try readReply()
     }
 
@@ -144,11 +150,17 @@ public final class RedisConnection {
             var raw: UnsafeMutableRawPointer?
             replyBudget.pointee.used = 0
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
-            guard let raw else { return replies }
+            guard let raw else {
+                try checkPendingInput()
+                return replies
+            }
             replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self)))
             freeReplyObject(raw)
         }
     }
+
+    /// Bytes read from the socket that the reader holds but has not parsed into a reply (tests).
+    var unparsedInputBytes: Int { gw_redis_pending_input(context) }
 
     /// Changes the read/write timeout for the following calls.
     public func setSocketTimeout(_ timeout: Duration) {
@@ -228,16 +240,45 @@ public final class RedisConnection {
         if status != REDIS_OK { throw failure(mayHaveReachedRedis: false) }
     }
 
+    /// The next reply, charged to `replyBudget` (the caller resets it). hiredis' `redisGetReply`
+    /// loop, with one check between reads: the reader keeps a string's bytes in its buffer until the
+    /// whole string has arrived, so a reply whose unparsed bytes alone pass the budget fails there,
+    /// before a 500 MB string is buffered. (Every value is charged at least its RESP bytes, so this
+    /// never refuses a reply the object functions would accept; one read's worth of the replies
+    /// behind it is allowed for.)
     private func readReply() throws(RedisError) -> RedisValue {
         var raw: UnsafeMutableRawPointer?
-        replyBudget.pointee.used = 0
-        guard redisGetReply(context, &raw) == REDIS_OK else { throw failure() }
+        while true {
+            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
+            if raw != nil { break }
+            try checkPendingInput()
+            if redisBufferRead(context) != REDIS_OK { throw failure() }
+        }
         guard let raw else {
             isBroken = true
             throw RedisError(.protocolError, "no reply")
         }
         defer { freeReplyObject(raw) }
         return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// Fails (and breaks the connection) when the bytes of the reply still arriving already pass
+    /// what is left of the budget.
+    private func checkPendingInput() throws(RedisError) {
+        let budget = replyBudget.pointee
+        guard budget.limit > 0, budget.used + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
+        isBroken = true
+        lastFailure = .replyTooLarge
+        throw tooLarge(mayHaveReachedRedis: true)
+    }
+
+    /// What one `redisBufferRead` reads at most (hiredis 0.14: 16 KiB).
+    private static let readChunk = 16 * 1024
+
+    private func tooLarge(mayHaveReachedRedis: Bool) -> RedisError {
+        RedisError(
+            .replyTooLarge, "the reply is larger than the gateway's reply budget (\(replyBudget.pointee.limit) bytes)",
+            mayHaveReachedRedis: mayHaveReachedRedis)
     }
 
     /// Fails, nothing sent, when Redis closed the socket, or sent something unasked — typically an
@@ -282,9 +323,7 @@ public final class RedisConnection {
         let message = Self.errorString(context)
         switch context.pointee.err {
         case REDIS_ERR_OOM where replyBudget.pointee.limit > 0 && replyBudget.pointee.used > replyBudget.pointee.limit:
-            return RedisError(
-                .replyTooLarge, "the reply is larger than the gateway's reply budget (\(replyBudget.pointee.limit) bytes)",
-                mayHaveReachedRedis: mayHaveReachedRedis)
+            return tooLarge(mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_IO where savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || savedErrno == ETIMEDOUT:
             return RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)", mayHaveReachedRedis: mayHaveReachedRedis)
         case REDIS_ERR_PROTOCOL:

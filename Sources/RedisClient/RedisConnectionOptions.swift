@@ -8,9 +8,10 @@ public struct RedisConnectionOptions: Sendable, Equatable {
     public var socketTimeout: Duration = .seconds(1)
     /// Name set with CLIENT SETNAME (visible in CLIENT LIST); nil to skip.
     public var clientName: String? = "redis-gateway"
-    /// The most memory one reply may take while it is read (each string's bytes, 8 bytes per array
-    /// element, 48 per value); a larger reply fails with `.replyTooLarge` and breaks the connection.
-    /// 0: unbounded.
+    /// The most memory one reply (or one round trip's replies, `ReplyBudgetScope.allReplies`) may
+    /// take while it is read (each string's bytes, 8 bytes per array element, 48 per value); past it
+    /// the read fails with `.replyTooLarge` and breaks the connection, before a large string is
+    /// buffered whole. 0: unbounded.
     public var maxReplyBytes = 16 << 20
 
     /// Defaults: redis://127.0.0.1:6379/0, 1 s connect and socket timeouts, 16 MiB per reply.

@@ -74,6 +74,12 @@ public final class BlockingSocket: @unchecked Sendable {
         return count > 0 ? Array(buffer[..<count]) : []
     }
 
+    /// Whether something arrives (or the peer closes) within `milliseconds`, without reading it.
+    public func becomesReadable(within milliseconds: Int) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, Int32(milliseconds)) > 0
+    }
+
     /// True when the peer has closed the connection (a non-blocking peek reads end of stream or an error).
     public var isClosedByPeer: Bool {
         var byte: UInt8 = 0

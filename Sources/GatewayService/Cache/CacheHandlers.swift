@@ -14,11 +14,16 @@ import RedisClient
 final class CacheHandlers: Sendable {
     let redis: RedisExecutor
     let maxKeyBytes: Int
+    /// Most bytes of a JSON body: a value whose escaped form is larger answers 413 (raw bytes are
+    /// never escaped, so `Accept: application/octet-stream` still reads it).
+    let maxResponseBytes: Int
 
-    /// Handlers on `redis`, refusing keys longer than `maxKeyBytes`.
-    init(redis: RedisExecutor, maxKeyBytes: Int) {
+    /// Handlers on `redis`, refusing keys longer than `maxKeyBytes` and JSON bodies over
+    /// `maxResponseBytes`.
+    init(redis: RedisExecutor, maxKeyBytes: Int, maxResponseBytes: Int = .max) {
         self.redis = redis
         self.maxKeyBytes = maxKeyBytes
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
@@ -56,6 +61,12 @@ final class CacheHandlers: Sendable {
                 headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl))],
                 body: value
             )
+        }
+        if value.count.multipliedReportingOverflow(by: 6).partialValue + 2 * key.count > maxResponseBytes - 64,
+            JSONString.quotedLength(value) + JSONString.quotedLength(key) > maxResponseBytes - 64
+        {
+            throw .payloadTooLarge(
+                "the value's JSON would be larger than \(maxResponseBytes) bytes: read it with Accept: application/octet-stream")
         }
         var json = keyObject(key, capacity: 48 + key.count + value.count)
         if String(validating: value, as: UTF8.self) != nil {

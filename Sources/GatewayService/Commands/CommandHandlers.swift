@@ -101,7 +101,7 @@ final class CommandHandlers: Sendable {
             for reply in replies { RESTResultRendering.resp2(reply, into: &bytes) }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
         case .json(let encoding):
-            return jsonResponse(RESTResultRendering.entries(replies, encoding: encoding))
+            return jsonResponse(try RESTResultRendering.entries(replies, encoding: encoding, maxBytes: limits.maxResponseBytes))
         }
     }
 
@@ -120,7 +120,7 @@ final class CommandHandlers: Sendable {
         switch replies[replies.count - 1] {
         case .array(let sent):
             let results = zip(prepared, sent).map { scripts.finish($0.followup, reply: $1) }
-            return jsonResponse(RESTResultRendering.entries(results, encoding: encoding))
+            return jsonResponse(try RESTResultRendering.entries(results, encoding: encoding, maxBytes: limits.maxResponseBytes))
         case .error(let message):
             // EXECABORT: a command was refused while queueing; say which.
             let queued = replies.dropFirst().dropLast().compactMap(\.errorMessage).first
@@ -226,7 +226,7 @@ final class CommandHandlers: Sendable {
             RESTResultRendering.resp2(reply, into: &bytes)
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: bytes)
         case .json(let encoding):
-            return jsonResponse(RESTResultRendering.entry(reply, encoding: encoding))
+            return jsonResponse(try RESTResultRendering.entry(reply, encoding: encoding, maxBytes: limits.maxResponseBytes))
         }
     }
 }
@@ -266,6 +266,9 @@ public struct CommandLimits: Sendable, Equatable {
     public var maxCommandsPerBatch = 1000
     /// Most arguments in one command, its name included (413 beyond).
     public var maxArgumentsPerCommand = 100_000
+    /// Most bytes of one JSON response body (413 beyond): the gateway sets it to twice
+    /// `GATEWAY_MAX_REPLY_BYTES`, since escaping can make JSON up to six times the reply.
+    public var maxResponseBytes = 32 << 20
 
     /// The defaults: 1000 commands per batch, 100,000 arguments per command.
     public init() {}

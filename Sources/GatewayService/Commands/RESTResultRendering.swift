@@ -11,6 +11,10 @@ import RedisClient
 /// `null`, bulk and status strings as JSON strings (invalid UTF-8 replaced by U+FFFD), arrays
 /// nested (RESP2 shapes); or, with `Upstash-Encoding: base64`, every string base64 except the
 /// status `OK`; or the raw RESP2 bytes. Everything is written straight into one byte buffer.
+///
+/// JSON can be much larger than the reply it renders (a control byte becomes `\u0001`, six bytes),
+/// so the JSON forms take a bound on the body: a string that would pass `maxBytes` is measured
+/// before it is escaped, and the rendering fails with 413 instead of building it.
 enum RESTResultRendering {
     /// How strings are written.
     enum Encoding {
@@ -19,44 +23,48 @@ enum RESTResultRendering {
     }
 
     /// `[{"result": ...}, {"error": "..."}, ...]`: one entry per reply.
-    static func entries(_ values: [RedisValue], encoding: Encoding) -> [UInt8] {
+    static func entries(_ values: [RedisValue], encoding: Encoding, maxBytes: Int = .max) throws(GatewayError) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(values.count * 24)
         output.append(UInt8(ascii: "["))
         for (index, value) in values.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            appendEntry(value, encoding: encoding, to: &output)
+            try appendEntry(value, encoding: encoding, maxBytes: maxBytes, to: &output)
         }
         output.append(UInt8(ascii: "]"))
         return output
     }
 
     /// `{"result": ...}` for a reply, `{"error": "..."}` for an error reply.
-    static func entry(_ value: RedisValue, encoding: Encoding) -> [UInt8] {
+    static func entry(_ value: RedisValue, encoding: Encoding, maxBytes: Int = .max) throws(GatewayError) -> [UInt8] {
         var output: [UInt8] = []
-        appendEntry(value, encoding: encoding, to: &output)
+        try appendEntry(value, encoding: encoding, maxBytes: maxBytes, to: &output)
         return output
     }
 
     /// The JSON of one reply.
-    static func json(_ value: RedisValue, encoding: Encoding) -> String {
+    static func json(_ value: RedisValue, encoding: Encoding, maxBytes: Int = .max) throws(GatewayError) -> String {
         var output: [UInt8] = []
-        appendJSON(value, encoding: encoding, to: &output)
+        try appendJSON(value, encoding: encoding, maxBytes: maxBytes, to: &output)
         return String(decoding: output, as: UTF8.self)
     }
 
-    private static func appendEntry(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
+    private static func appendEntry(
+        _ value: RedisValue, encoding: Encoding, maxBytes: Int, to output: inout [UInt8]
+    ) throws(GatewayError) {
         if case .error(let message) = value {
             output.append(contentsOf: #"{"error":"#.utf8)
             JSONString.appendQuoted(message.utf8, to: &output)
         } else {
             output.append(contentsOf: #"{"result":"#.utf8)
-            appendJSON(value, encoding: encoding, to: &output)
+            try appendJSON(value, encoding: encoding, maxBytes: maxBytes, to: &output)
         }
         output.append(UInt8(ascii: "}"))
     }
 
-    private static func appendJSON(_ value: RedisValue, encoding: Encoding, to output: inout [UInt8]) {
+    private static func appendJSON(
+        _ value: RedisValue, encoding: Encoding, maxBytes: Int, to output: inout [UInt8]
+    ) throws(GatewayError) {
         switch value {
         case .integer(let number):
             output.append(contentsOf: String(number).utf8)
@@ -69,6 +77,7 @@ enum RESTResultRendering {
                 JSONString.appendQuoted(text.utf8, to: &output)
             }
         case .bulk(let bytes):
+            try reserve(bytes, encoding: encoding, maxBytes: maxBytes, in: output)
             switch encoding {
             case .base64:
                 JSONString.appendQuoted(Data(bytes).base64EncodedString().utf8, to: &output)
@@ -83,9 +92,28 @@ enum RESTResultRendering {
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                appendJSON(element, encoding: encoding, to: &output)
+                try appendJSON(element, encoding: encoding, maxBytes: maxBytes, to: &output)
             }
             output.append(UInt8(ascii: "]"))
+        }
+    }
+
+    /// Throws 413 when `bytes`, rendered, would take `output` past `maxBytes`. The exact length is
+    /// measured only when the worst case (6 bytes per byte) would not fit, so small values cost one
+    /// comparison.
+    private static func reserve(_ bytes: [UInt8], encoding: Encoding, maxBytes: Int, in output: [UInt8]) throws(GatewayError) {
+        let room = maxBytes - output.count
+        guard bytes.count.multipliedReportingOverflow(by: 6).partialValue + 2 > room else { return }
+        let needed: Int
+        switch encoding {
+        case .base64: needed = (bytes.count + 2) / 3 * 4 + 2
+        case .text where bytes.allSatisfy({ $0 < 0x80 }): needed = JSONString.quotedLength(bytes)
+        case .text: needed = JSONString.quotedLength(String(decoding: bytes, as: UTF8.self).utf8)
+        }
+        if needed > room {
+            throw .payloadTooLarge(
+                "ERR the response would be larger than \(maxBytes) bytes (twice GATEWAY_MAX_REPLY_BYTES): ask for less, "
+                    + "or for Upstash-Encoding: base64 or Upstash-Response-Format: resp2 when the values are binary")
         }
     }
 

@@ -260,8 +260,8 @@ extension GatewayConfiguration {
             apply: { $0.commandLimits.maxCommandsPerBatch = try SettingValue.integer($1, in: 1...1_000_000) }),
         Setting(
             "GATEWAY_MAX_REPLY_BYTES",
-            "most memory one Redis reply may take while it is read (its strings, 8 bytes per array element, 48 per value); "
-                + "a larger one answers 413 and its connection is closed",
+            "most memory one request's Redis replies may take while they are read (a batch's replies together; their strings, "
+                + "8 bytes per array element, 48 per value); past it 413 and the connection is closed. A JSON body may be twice this",
             current: { String($0.redis.maxReplyBytes) },
             apply: { $0.redis.maxReplyBytes = try SettingValue.integer($1, in: 4096...(1 << 32)) }),
         Setting(

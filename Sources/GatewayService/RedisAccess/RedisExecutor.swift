@@ -270,7 +270,8 @@ public final class RedisExecutor: Sendable {
         do {
             return .success(
                 try pool.withConnection(label: label) { connection throws(RedisError) in
-                    try connection.pipeline(commands)
+                    // One request's commands: their replies share one budget.
+                    try connection.pipeline(commands, budget: .allReplies)
                 })
         } catch {
             return .failure(error)

@@ -41,10 +41,17 @@ import Testing
         defer { harness.gateway.shutdown() }
         let key = uniqueKey("stalled")
         #expect(run(harness, #"["SET","\#(key)","10"]"#).status == 200)
-        // Redis stalls (DEBUG SLEEP sent first, its reply not awaited); the INCR then waits in its
-        // socket, the gateway gives up after the socket timeout, and Redis runs it when it wakes.
+        // Redis stalls (DEBUG SLEEP, its reply not awaited); the INCR then waits in its socket, the
+        // gateway gives up after the socket timeout, and Redis runs it when it wakes. The INCR is
+        // sent only once a PING goes unanswered, so it cannot arrive after the sleep ended (on a
+        // loaded machine it did, when the test just wrote DEBUG SLEEP and went on).
         let sleeper = try #require(BlockingSocket(port: server.port, timeoutSeconds: 5))
-        #expect(sleeper.write(Array("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.4\r\n".utf8)))
+        #expect(sleeper.write(Array("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n2\r\n".utf8)))
+        #expect(
+            eventually { () -> Bool in
+                guard let probe = BlockingSocket(port: server.port, timeoutSeconds: 5) else { return false }
+                return probe.write(Array("*1\r\n$4\r\nPING\r\n".utf8)) && !probe.becomesReadable(within: 50)
+            })
         let write = run(harness, #"["INCR","\#(key)"]"#)
         #expect(write.status == 504, "\(write.text)")
         #expect(eventually { server.command(["GET", key]) == "11" }, "the timed-out INCR ran once, and only once")
