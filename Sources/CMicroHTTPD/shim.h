@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ typedef struct gw_mhd_settings {
     unsigned int connection_timeout_s;  // idle client connections are closed after this
     size_t connection_memory_limit;     // per-connection buffer for headers
     int use_poll;                       // 1: poll(2) for each worker's connections; 0: epoll(7)
+    struct gw_mhd_watchdog *_Nullable watchdog; // bounds how long a request may take to arrive; NULL: none
 } gw_mhd_settings;
 
 /// The flags of every daemon with worker threads (the pooled one and each of a group's): internal
@@ -68,6 +70,189 @@ static inline socklen_t gw_mhd_address(const gw_mhd_settings *_Nonnull settings,
     return 0;
 }
 
+// MARK: The request watchdog
+
+/// A bound on how long a request may take to arrive, which libmicrohttpd 0.9.75 lacks (its
+/// connection timeout is reset by every byte, so a client sending one byte a second holds a
+/// connection for ever). Each connection has a deadline, kept by the callbacks below and read by
+/// one watchdog thread, which shuts the socket down when it passes (libmicrohttpd then sees the
+/// connection end and closes it on its own thread):
+/// - from the connection's start, or its previous response's end, until its request line has
+///   arrived: `waiting_ns` (libmicrohttpd's own idle timeout closes a silent connection first);
+/// - from the request line until the whole request (headers and body) has arrived: `arriving_ns`;
+///   such a connection is answered 408 before it is shut down;
+/// - none while a request is being answered (a handler waiting for Redis, an event stream).
+/// The watchdog never closes a descriptor (libmicrohttpd does), and a connection leaves its list
+/// in libmicrohttpd's close notification, before libmicrohttpd closes the descriptor, under the
+/// same lock the watchdog holds while it shuts sockets down: it never touches a reused descriptor.
+typedef struct gw_mhd_watch_entry {
+    int fd;
+    _Atomic uint64_t deadline_ns;       // CLOCK_MONOTONIC; 0: none
+    atomic_int arriving;                // the request line is in: answer 408 before shutting down
+    struct gw_mhd_watch_entry *_Nullable prev;
+    struct gw_mhd_watch_entry *_Nullable next;
+} gw_mhd_watch_entry;
+
+typedef struct gw_mhd_watchdog {
+    uint64_t waiting_ns;
+    uint64_t arriving_ns;
+    atomic_ulong timed_out;             // connections shut down by the watchdog
+    int running;
+    pthread_t thread;
+    pthread_mutex_t lock;               // guards the list and running
+    pthread_cond_t wake;
+    gw_mhd_watch_entry *_Nullable head;
+} gw_mhd_watchdog;
+
+static inline uint64_t gw_mhd_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static const char gw_mhd_request_timeout_response[] =
+    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    "Content-Length: 73\r\n\r\n{\"error\":\"the request did not arrive in full within the request timeout\"}";
+
+static void *_Nullable gw_mhd_watchdog_loop(void *_Nullable argument) {
+    gw_mhd_watchdog *watchdog = (gw_mhd_watchdog *)argument;
+    pthread_mutex_lock(&watchdog->lock);
+    while (watchdog->running) {
+        uint64_t now = gw_mhd_now_ns();
+        for (gw_mhd_watch_entry *entry = watchdog->head; entry != NULL; entry = entry->next) {
+            uint64_t deadline = atomic_load(&entry->deadline_ns);
+            if (deadline == 0 || now < deadline) continue;
+            atomic_store(&entry->deadline_ns, 0);
+            // No response is queued while a request arrives, so nothing else writes to the socket.
+            if (atomic_load(&entry->arriving)) {
+                (void)send(entry->fd, gw_mhd_request_timeout_response, sizeof(gw_mhd_request_timeout_response) - 1,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+            }
+            shutdown(entry->fd, SHUT_RDWR);
+            atomic_fetch_add(&watchdog->timed_out, 1);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;  // a tenth of a second between passes
+        if (until.tv_nsec >= 1000000000) { until.tv_sec += 1; until.tv_nsec -= 1000000000; }
+        pthread_cond_timedwait(&watchdog->wake, &watchdog->lock, &until);
+    }
+    pthread_mutex_unlock(&watchdog->lock);
+    return NULL;
+}
+
+/// Starts the watchdog thread; NULL if it cannot. `arriving_ms` 0: no bound on a request's arrival.
+static inline gw_mhd_watchdog *_Nullable gw_mhd_watchdog_start(unsigned int waiting_s, unsigned int arriving_ms) {
+    gw_mhd_watchdog *watchdog = calloc(1, sizeof(gw_mhd_watchdog));
+    if (watchdog == NULL) return NULL;
+    watchdog->waiting_ns = ((uint64_t)waiting_s + 1) * 1000000000u;  // after libmicrohttpd's own idle close
+    watchdog->arriving_ns = (uint64_t)arriving_ms * 1000000u;
+    atomic_init(&watchdog->timed_out, 0);
+    pthread_mutex_init(&watchdog->lock, NULL);
+    pthread_cond_init(&watchdog->wake, NULL);
+    watchdog->running = 1;
+    if (pthread_create(&watchdog->thread, NULL, gw_mhd_watchdog_loop, watchdog) != 0) {
+        pthread_cond_destroy(&watchdog->wake);
+        pthread_mutex_destroy(&watchdog->lock);
+        free(watchdog);
+        return NULL;
+    }
+    return watchdog;
+}
+
+/// Stops and frees the watchdog; call after every daemon using it has stopped.
+static inline void gw_mhd_watchdog_stop(gw_mhd_watchdog *_Nonnull watchdog) {
+    pthread_mutex_lock(&watchdog->lock);
+    watchdog->running = 0;
+    pthread_cond_signal(&watchdog->wake);
+    pthread_mutex_unlock(&watchdog->lock);
+    pthread_join(watchdog->thread, NULL);
+    pthread_cond_destroy(&watchdog->wake);
+    pthread_mutex_destroy(&watchdog->lock);
+    free(watchdog);
+}
+
+/// Connections the watchdog shut down because a request did not arrive in time.
+static inline unsigned long gw_mhd_watchdog_timed_out(gw_mhd_watchdog *_Nonnull watchdog) {
+    return atomic_load(&watchdog->timed_out);
+}
+
+/// MHD_OPTION_NOTIFY_CONNECTION: a connection joins the watch when it starts, leaves when it closes.
+static void gw_mhd_watch_notified(
+    void *_Nullable context, struct MHD_Connection *_Nullable connection, void *_Nullable *_Nullable socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+    gw_mhd_watchdog *watchdog = (gw_mhd_watchdog *)context;
+    if (watchdog == NULL || connection == NULL || socket_context == NULL) return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        gw_mhd_watch_entry *entry = info == NULL ? NULL : calloc(1, sizeof(gw_mhd_watch_entry));
+        if (entry == NULL) return;
+        entry->fd = info->connect_fd;
+        atomic_init(&entry->deadline_ns, gw_mhd_now_ns() + watchdog->waiting_ns);
+        atomic_init(&entry->arriving, 0);
+        pthread_mutex_lock(&watchdog->lock);
+        entry->next = watchdog->head;
+        if (watchdog->head != NULL) watchdog->head->prev = entry;
+        watchdog->head = entry;
+        pthread_mutex_unlock(&watchdog->lock);
+        *socket_context = entry;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
+        gw_mhd_watch_entry *entry = (gw_mhd_watch_entry *)*socket_context;
+        pthread_mutex_lock(&watchdog->lock);
+        if (entry->prev != NULL) entry->prev->next = entry->next; else watchdog->head = entry->next;
+        if (entry->next != NULL) entry->next->prev = entry->prev;
+        pthread_mutex_unlock(&watchdog->lock);
+        free(entry);
+        *socket_context = NULL;
+    }
+}
+
+static inline gw_mhd_watch_entry *_Nullable gw_mhd_watch_entry_of(struct MHD_Connection *_Nonnull connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : (gw_mhd_watch_entry *)info->socket_context;
+}
+
+/// MHD_OPTION_URI_LOG_CALLBACK: the request line has arrived; the rest must follow in time.
+/// Returns NULL: libmicrohttpd makes the return value the request's context, which the access
+/// handler sets itself.
+static void *_Nullable gw_mhd_watch_request_line(void *_Nullable context, const char *_Nullable uri, struct MHD_Connection *_Nullable connection) {
+    (void)uri;
+    gw_mhd_watchdog *watchdog = (gw_mhd_watchdog *)context;
+    gw_mhd_watch_entry *entry = connection == NULL ? NULL : gw_mhd_watch_entry_of(connection);
+    if (watchdog == NULL || entry == NULL) return NULL;
+    atomic_store(&entry->arriving, 1);
+    atomic_store(&entry->deadline_ns, watchdog->arriving_ns == 0 ? 0 : gw_mhd_now_ns() + watchdog->arriving_ns);
+    return NULL;
+}
+
+/// The whole request has arrived (or is answered without its body): no bound while it is served.
+static inline void gw_mhd_watch_request_arrived(struct MHD_Connection *_Nonnull connection) {
+    gw_mhd_watch_entry *entry = gw_mhd_watch_entry_of(connection);
+    if (entry == NULL) return;
+    atomic_store(&entry->arriving, 0);
+    atomic_store(&entry->deadline_ns, 0);
+}
+
+/// The response is done; the connection waits for its next request line.
+static inline void gw_mhd_watch_request_completed(gw_mhd_watchdog *_Nonnull watchdog, struct MHD_Connection *_Nonnull connection) {
+    gw_mhd_watch_entry *entry = gw_mhd_watch_entry_of(connection);
+    if (entry == NULL) return;
+    atomic_store(&entry->arriving, 0);
+    atomic_store(&entry->deadline_ns, gw_mhd_now_ns() + watchdog->waiting_ns);
+}
+
+/// Writes `bytes` (a whole HTTP response) straight to the connection's socket and shuts its
+/// sending side, for a request refused in the middle of its body: libmicrohttpd 0.9.75 queues a
+/// response only before the body or after all of it. The caller then returns MHD_NO, and
+/// libmicrohttpd closes the connection without reading the rest. (Plain TCP only.)
+static inline void gw_mhd_answer_and_close(struct MHD_Connection *_Nonnull connection, const void *_Nonnull bytes, size_t length) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (info == NULL) return;
+    (void)send(info->connect_fd, bytes, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(info->connect_fd, SHUT_WR);
+}
+
 /// The options every daemon gets (idle timeout, header buffer, identity unescaping, the completion
 /// callback) at options[*count], then MHD_OPTION_END; `connection_limit` is this daemon's share.
 static inline void gw_mhd_common_options(
@@ -79,6 +264,9 @@ static inline void gw_mhd_common_options(
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)settings->connection_memory_limit, NULL };
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&gw_mhd_identity_unescape, NULL };
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, completed_context };
+    if (settings->watchdog != NULL) {
+        options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&gw_mhd_watch_request_line, settings->watchdog };
+    }
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 }
 
@@ -96,8 +284,11 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
     unsigned int flags = settings->thread_pool_size > 0 ? gw_mhd_worker_flags(settings)
         : (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL);
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem options[10];
+    struct MHD_OptionItem options[14];
     unsigned int count = 0;
+    if (settings->watchdog != NULL) {
+        options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&gw_mhd_watch_notified, settings->watchdog };
+    }
     options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&address };
     if (settings->thread_pool_size > 0) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, settings->thread_pool_size, NULL };
@@ -143,6 +334,7 @@ typedef struct gw_mhd_group {
     int accepting;                      // the accepting thread runs (until quiesced)
     pthread_t acceptor;
     pthread_mutex_t lock;               // guards listen_fd and accepting
+    gw_mhd_watchdog *_Nullable watchdog;
     struct MHD_Daemon *_Nullable daemons[];
 } gw_mhd_group;
 
@@ -156,9 +348,9 @@ static void gw_mhd_group_connection_notified(
     void *_Nullable context, struct MHD_Connection *_Nullable connection, void *_Nullable *_Nullable socket_context,
     enum MHD_ConnectionNotificationCode code)
 {
-    (void)connection;
-    (void)socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&((gw_mhd_group *)context)->admitted, 1);
+    gw_mhd_group *group = (gw_mhd_group *)context;
+    gw_mhd_watch_notified(group->watchdog, connection, socket_context, code);
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) atomic_fetch_sub(&group->admitted, 1);
 }
 
 static void *_Nullable gw_mhd_group_accept_loop(void *_Nullable argument) {
@@ -229,6 +421,7 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     if (group == NULL) return NULL;
     group->count = count;
     group->connection_limit = settings->connection_limit < 1 ? 1 : settings->connection_limit;
+    group->watchdog = settings->watchdog;
     atomic_init(&group->admitted, 0);
     atomic_init(&group->refused, 0);
     pthread_mutex_init(&group->lock, NULL);
@@ -247,7 +440,7 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     group->listen_fd = fd;
     unsigned int flags = gw_mhd_worker_flags(settings) | MHD_USE_NO_LISTEN_SOCKET;
     for (unsigned int i = 0; i < count; i++) {
-        struct MHD_OptionItem options[9];
+        struct MHD_OptionItem options[12];
         unsigned int n = 0;
         options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&gw_mhd_group_connection_notified, group };
         // The accepting thread keeps the total within the limit, so no daemon ever reaches its own.

@@ -31,6 +31,10 @@ public final class HTTPServer: Sendable {
     /// Serving, draining or refusing.
     public var phase: HTTPServerPhase { daemon.phase }
 
+    /// Connections closed (408) because a request did not arrive whole within
+    /// `HTTPServerConfiguration.requestTimeoutMilliseconds`.
+    public var requestsTimedOut: Int { daemon.requestsTimedOut }
+
     /// Shuts down in three steps:
     /// 1. stops accepting connections and waits up to `grace` for requests in flight (requests that
     ///    arrive on open connections meanwhile are served, with `Connection: close`);

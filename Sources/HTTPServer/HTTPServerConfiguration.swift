@@ -23,6 +23,11 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var perAddressConnectionLimit: Int = 0
     /// Idle client connections are closed after this many seconds.
     public var connectionTimeoutSeconds: Int = 30
+    /// A request whose request line has arrived must arrive whole (headers and body) within this
+    /// many milliseconds, or it is answered 408 and its connection closed; 0: no bound. (The wait
+    /// for the request line itself is bounded by `connectionTimeoutSeconds` from the connection's
+    /// start or previous response, however slowly its bytes trickle in.)
+    public var requestTimeoutMilliseconds: Int = 30_000
     /// Per-connection buffer for the request line and headers (a longer URL gets 414). libmicrohttpd
     /// zeroes this buffer between requests, so bigger costs time on every request.
     public var connectionMemoryBytes: Int = 16 * 1024
@@ -39,6 +44,7 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
         polling.usesPoll(connectionLimit: connectionLimit, workerThreads: resolvedWorkerThreads)
     }
 
-    /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections (so epoll), 30 s idle timeout, 16 KiB headers, 10 MiB bodies.
+    /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections (so epoll), 30 s idle timeout, 30 s to receive a
+    /// request, 16 KiB headers, 10 MiB bodies.
     public init() {}
 }

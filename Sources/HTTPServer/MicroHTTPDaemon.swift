@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import CoreUtilities
 import Dispatch
 import Synchronization
 
@@ -37,8 +38,15 @@ final class MicroHTTPDaemon: Sendable {
     let port: Int
 
     init(configuration: HTTPServerConfiguration, handler: @escaping Router.AsyncHandler) throws(HTTPServerError) {
+        guard
+            let watchdog = gw_mhd_watchdog_start(
+                UInt32(clamping: configuration.connectionTimeoutSeconds), UInt32(clamping: configuration.requestTimeoutMilliseconds))
+        else {
+            throw HTTPServerError(description: "cannot start the request watchdog thread")
+        }
         let core = DaemonCore(
-            maxBodyBytes: configuration.maxBodyBytes, threadPerConnection: configuration.resolvedWorkerThreads == 0, handler: handler)
+            maxBodyBytes: configuration.maxBodyBytes, threadPerConnection: configuration.resolvedWorkerThreads == 0,
+            watchdog: Int(bitPattern: watchdog), handler: handler)
         let context = Unmanaged.passUnretained(core).toOpaque()
         // Connections handed to the workers in turn, unless libmicrohttpd must count them per
         // address across threads (its own pool) or each gets a thread of its own.
@@ -52,7 +60,8 @@ final class MicroHTTPDaemon: Sendable {
                 per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
                 connection_memory_limit: max(configuration.connectionMemoryBytes, 4096),
-                use_poll: configuration.usesPoll ? 1 : 0
+                use_poll: configuration.usesPoll ? 1 : 0,
+                watchdog: watchdog
             )
             if roundRobin {
                 return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)
@@ -61,6 +70,7 @@ final class MicroHTTPDaemon: Sendable {
             return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context).map { .daemon(Int(bitPattern: $0)) }
         }
         guard let started else {
+            gw_mhd_watchdog_stop(watchdog)
             throw HTTPServerError(
                 description: "cannot listen on \(configuration.host):\(configuration.port) "
                     + "(address in use, not a numeric address, or not permitted)")
@@ -72,6 +82,11 @@ final class MicroHTTPDaemon: Sendable {
 
     deinit {
         stop()
+    }
+
+    /// Connections closed because a request did not arrive in time (`requestTimeoutMilliseconds`).
+    var requestsTimedOut: Int {
+        Int(gw_mhd_watchdog_timed_out(core.watchdogPointer))
     }
 
     /// Requests being served now (from their first callback until they completed).
@@ -131,7 +146,9 @@ final class MicroHTTPDaemon: Sendable {
             defer { daemon = nil }
             return daemon
         }
-        stopping?.with(daemon: { MHD_stop_daemon($0) }, group: { gw_mhd_group_stop($0) })
+        guard let stopping else { return }
+        stopping.with(daemon: { MHD_stop_daemon($0) }, group: { gw_mhd_group_stop($0) })
+        gw_mhd_watchdog_stop(core.watchdogPointer)
     }
 }
 
@@ -142,6 +159,8 @@ private final class DaemonCore: Sendable {
     /// not wake such a thread promptly on resume, and it has no other connection to serve).
     let threadPerConnection: Bool
     let handler: Router.AsyncHandler
+    /// The request watchdog (`gw_mhd_watchdog`), as an address; stopped after the daemon.
+    let watchdog: Int
     let inFlight = Atomic<Int>(0)
     /// When a request last started or completed (monotonic nanoseconds).
     let lastActivity = Atomic<UInt64>(DispatchTime.now().uptimeNanoseconds)
@@ -149,17 +168,22 @@ private final class DaemonCore: Sendable {
     /// Streaming responses whose connection is open, by identity.
     let streams = Mutex<[ObjectIdentifier: HTTPStream]>([:])
 
-    init(maxBodyBytes: Int, threadPerConnection: Bool, handler: @escaping Router.AsyncHandler) {
+    init(maxBodyBytes: Int, threadPerConnection: Bool, watchdog: Int, handler: @escaping Router.AsyncHandler) {
         self.maxBodyBytes = maxBodyBytes
         self.threadPerConnection = threadPerConnection
+        self.watchdog = watchdog
         self.handler = handler
+    }
+
+    var watchdogPointer: UnsafeMutablePointer<gw_mhd_watchdog> {
+        UnsafeMutablePointer(bitPattern: watchdog)!
     }
 }
 
 // MARK: C callbacks
 
 private let accessHandler: MHD_AccessHandlerCallback = {
-    context, connection, url, method, _, uploadData, uploadDataSize, requestContext in
+    context, connection, url, method, version, uploadData, uploadDataSize, requestContext in
     guard let context, let connection, let url, let method, let uploadDataSize, let requestContext else {
         return MHD_Result.NO
     }
@@ -167,18 +191,26 @@ private let accessHandler: MHD_AccessHandlerCallback = {
 
     guard let existing = requestContext.pointee else {
         // First call: headers only.
+        let headers = values(of: connection, kind: .HEADER_KIND)
         let assembly = RequestAssembly(
             method: HTTPMethod(String(cString: method)),
             rawPath: String(cString: url),
-            headers: values(of: connection, kind: .HEADER_KIND),
+            headers: headers,
             maxBodyBytes: core.maxBodyBytes
         )
         core.inFlight.add(1, ordering: .relaxed)
         core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         requestContext.pointee = Unmanaged.passRetained(assembly).toOpaque()
+        if let problem = RequestFraming.problem(headers: headers, version: version.map { String(cString: $0) } ?? "") {
+            // Answered before any body is read; libmicrohttpd closes the connection after it.
+            assembly.hasResponded = true
+            gw_mhd_watch_request_arrived(connection)
+            return queue(.error(400, "malformed request: \(problem)", headers: [("Connection", "close")]), core: core, on: connection)
+        }
         if assembly.isTooLarge {
             // Refuse before reading a body we would drop (no 100 Continue is sent).
             assembly.hasResponded = true
+            gw_mhd_watch_request_arrived(connection)
             if case .failure(let rejected) = assembly.finish(query: []) {
                 return queue(rejected.response, core: core, on: connection)
             }
@@ -192,14 +224,29 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             assembly.append(UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee))
         }
         uploadDataSize.pointee = 0
+        if assembly.isTooLarge {
+            // A chunked body past the limit: answer now and close, never read the rest.
+            // libmicrohttpd queues no response in the middle of a body, so the 413 goes straight
+            // to the socket and MHD_NO has libmicrohttpd close the connection.
+            assembly.hasResponded = true
+            if case .failure(let rejected) = assembly.finish(query: []) {
+                let bytes = rawResponse(rejected.response)
+                bytes.withUnsafeBytes { gw_mhd_answer_and_close(connection, $0.baseAddress!, $0.count) }
+            }
+            return MHD_Result.NO
+        }
         return MHD_Result.YES
     }
     if assembly.hasResponded {
         // Called again after a resume: the handler's answer is ready.
-        if let responder = assembly.responder, let response = responder.takeAnswer() { return finish(response, core: core, on: connection) }
+        if let responder = assembly.responder, let response = responder.takeAnswer() {
+            return finish(response, core: core, on: connection, head: assembly.method == .head)
+        }
         return MHD_Result.YES
     }
     assembly.hasResponded = true
+    gw_mhd_watch_request_arrived(connection)
+    let head = assembly.method == .head
 
     let phase = HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving
     switch (phase, assembly.finish(query: values(of: connection, kind: .GET_ARGUMENT_KIND))) {
@@ -212,10 +259,10 @@ private let accessHandler: MHD_AccessHandlerCallback = {
             let answered = DispatchSemaphore(value: 0)
             let responder = HTTPResponder(resume: { answered.signal() })
             core.handler(request, responder)
-            if let response = responder.takeAnswerOrSuspend({}) { return finish(response, core: core, on: connection) }
+            if let response = responder.takeAnswerOrSuspend({}) { return finish(response, core: core, on: connection, head: head) }
             answered.wait()
             guard let response = responder.takeAnswer() else { return MHD_Result.NO }
-            return finish(response, core: core, on: connection)
+            return finish(response, core: core, on: connection, head: head)
         }
         let address = Int(bitPattern: connection)
         let responder = HTTPResponder(resume: {
@@ -226,24 +273,31 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         // Answered already: queue it. Otherwise the connection sleeps until the answer resumes it,
         // and this worker thread serves other connections meanwhile.
         guard let response = responder.takeAnswerOrSuspend({ MHD_suspend_connection(connection) }) else { return MHD_Result.YES }
-        return finish(response, core: core, on: connection)
+        return finish(response, core: core, on: connection, head: head)
     }
 }
 
-/// Queues `response`, asking the client to close the connection once the server drains.
-private func finish(_ response: HTTPResponse, core: DaemonCore, on connection: OpaquePointer) -> MHD_Result {
+/// Queues `response`, asking the client to close the connection once the server drains. For
+/// `head`, a stream is ended at once and only its header fields go out: libmicrohttpd 0.9.75 would
+/// send a chunked body after a HEAD's headers.
+private func finish(_ response: HTTPResponse, core: DaemonCore, on connection: OpaquePointer, head: Bool = false) -> MHD_Result {
     var response = response
+    if head, let stream = response.stream {
+        response.stream = nil
+        stream.connectionEnded()
+    }
     if (HTTPServerPhase(rawValue: core.phase.load(ordering: .relaxed)) ?? .serving) != .serving {
         response.headers.append(("Connection", "close"))
     }
     return queue(response, core: core, on: connection)
 }
 
-private let requestCompleted: MHD_RequestCompletedCallback = { context, _, requestContext, _ in
+private let requestCompleted: MHD_RequestCompletedCallback = { context, connection, requestContext, _ in
     guard let context, let requestContext, let existing = requestContext.pointee else { return }
     Unmanaged<RequestAssembly>.fromOpaque(existing).release()
     requestContext.pointee = nil
     let core = Unmanaged<DaemonCore>.fromOpaque(context).takeUnretainedValue()
+    if let connection { gw_mhd_watch_request_completed(core.watchdogPointer, connection) }
     core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
     core.inFlight.subtract(1, ordering: .relaxed)
 }
@@ -312,6 +366,17 @@ private let streamFreed: MHD_ContentReaderFreeCallback = { context in
     let stream = Unmanaged<StreamContext>.fromOpaque(context).takeRetainedValue()
     stream.stream.connectionEnded()
     stream.core.streams.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(stream.stream)) }
+}
+
+/// `response` as the bytes of an HTTP/1.1 response that closes the connection, for writing to the
+/// socket directly (`gw_mhd_answer_and_close`).
+private func rawResponse(_ response: HTTPResponse) -> [UInt8] {
+    var text = "HTTP/1.1 \(response.status) \(response.status == 413 ? "Content Too Large" : "Error")\r\n"
+    for (name, value) in response.headers where !ASCIICase.equals(name, lowercase: "connection") {
+        text += "\(name): \(value)\r\n"
+    }
+    text += "Connection: close\r\nContent-Length: \(response.body.count)\r\n\r\n"
+    return Array(text.utf8) + response.body
 }
 
 private func values(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {

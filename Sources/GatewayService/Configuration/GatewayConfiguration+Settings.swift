@@ -112,6 +112,13 @@ extension GatewayConfiguration {
             current: { String($0.http.connectionTimeoutSeconds) },
             apply: { $0.http.connectionTimeoutSeconds = try SettingValue.integer($1, in: 1...86_400) }),
         Setting(
+            "GATEWAY_REQUEST_TIMEOUT_MS",
+            "a request must arrive whole (headers and body) within this of its request line, or it is answered 408 and its "
+                + "connection closed, however slowly its bytes come; `0`: no bound. The request line itself must come within "
+                + "`GATEWAY_CONNECTION_TIMEOUT_S` of the connection's start or previous response",
+            current: { String($0.http.requestTimeoutMilliseconds) },
+            apply: { $0.http.requestTimeoutMilliseconds = try SettingValue.integer($1, in: 0...3_600_000) }),
+        Setting(
             "GATEWAY_CONNECTION_BUFFER_BYTES",
             "libmicrohttpd's buffer per client connection, for the request line and headers (414/431 beyond); every open "
                 + "connection holds it (zeroed between requests), so it sets the memory of 10,000 event streams. At least "
