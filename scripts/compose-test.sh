@@ -14,7 +14,7 @@ ensure_image localhost/prometheus:bookworm deploy/container/prometheus.Container
 export GATEWAY_IMAGE="${GATEWAY_IMAGE:-localhost/redis-gateway:test}"
 podman image exists "$GATEWAY_IMAGE" || build_gateway_image "$GATEWAY_IMAGE" >/dev/null
 export REDIS_IMAGE=localhost/redis:bookworm PROMETHEUS_IMAGE=localhost/prometheus:bookworm
-export GATEWAY_TOKENS=compose-test-token
+export GATEWAY_TOKENS=compose-test-token GATEWAY_REDIS_PASSWORD=compose-test-redis-password
 GATEWAY_HOST_PORT="$(free_port)"; PROMETHEUS_HOST_PORT="$(free_port)"
 export GATEWAY_HOST_PORT PROMETHEUS_HOST_PORT
 project="rgcompose$$"
@@ -44,6 +44,12 @@ auth=(-H "Authorization: Bearer $GATEWAY_TOKENS")
 curl -fs "${auth[@]}" "$url/cache/compose-probe" | grep -q '"value":"composed"' || fail "GET after PUT"
 curl -fs "$url/pool/stats" | grep -q '"pool":"redis:6379/0"' || fail "the gateway is not on the redis service"
 echo "gateway ready on the redis service; PUT then GET: ok"
+# The gateway runs as the restricted Redis user: a script cannot call what the policy refuses.
+flush="$(curl -s "${auth[@]}" -X POST --data '["EVAL","return redis.call('"'"'FLUSHALL'"'"')","0"]' "$url/")"
+echo "$flush" | grep -q "can't run this command" || fail "EVAL calling FLUSHALL was not refused by Redis: $flush"
+curl -fs "${auth[@]}" "$url/cache/compose-probe" | grep -q '"value":"composed"' || fail "the data did not survive"
+"${compose[@]}" logs gateway 2>&1 | grep -q "policy refuses from a script" && fail "the gateway warns its Redis user is open"
+echo "Redis user 'gateway': EVAL calling FLUSHALL refused by Redis, no warning from the start-up check"
 podman volume exists "${project}_gateway-data" || fail "no volume ${project}_gateway-data"
 echo "volume ${project}_gateway-data: present"
 

@@ -97,8 +97,13 @@ public final class Gateway: Sendable {
         } catch {
             throw .database("cannot open \(configuration.session.databasePath): \(error)")
         }
-        // Redis' own command list, read by the first command request (on a thread that may wait).
-        let catalog = ServerCommandCatalog()
+        // Redis' own command list, read by the first command request (on a thread that may wait);
+        // that first read also checks what the gateway's Redis user could run from a script.
+        let permissionCheck = ScriptPermissionCheck(policy: policy)
+        let catalog = ServerCommandCatalog { [redis, logger] names in
+            let user = (try? redis.send(RedisCommand("ACL", "WHOAMI"), label: "script-permission-check"))?.text ?? "<the gateway's user>"
+            ScriptPermissionCheck.log(permissionCheck.run(names, on: redis), user: user, to: logger)
+        }
         let sessionMetrics = SessionMetrics(registry: registry)
         let authenticator = Authenticator(configuration: configuration.auth)
         if !configuration.pool.reuseConnections {

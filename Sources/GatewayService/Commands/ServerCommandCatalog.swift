@@ -11,12 +11,18 @@ final class ServerCommandCatalog: Sendable {
     private let known = Mutex<ServerCommandNames?>(nil)
     /// Held while a read runs, so concurrent first requests send one `COMMAND`, not one each.
     private let reading = Mutex<Void>(())
+    /// Runs once, after the first successful read, on the reading thread (before the names are
+    /// used): the script permission check.
+    private let onFirstRead: (@Sendable (ServerCommandNames) -> Void)?
 
-    /// Empty until the first read.
-    init() {}
+    /// Empty until the first read, after which `onFirstRead` runs.
+    init(onFirstRead: (@Sendable (ServerCommandNames) -> Void)? = nil) {
+        self.onFirstRead = onFirstRead
+    }
 
     /// A catalog that already knows `names` (tests).
     init(names: ServerCommandNames) {
+        onFirstRead = nil
         known.withLock { $0 = names }
     }
 
@@ -32,6 +38,7 @@ final class ServerCommandCatalog: Sendable {
         return try reading.withLock { _ throws(GatewayError) -> ServerCommandNames in
             if let names = current { return names }
             let names = try ServerCommandNames(commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names"))
+            onFirstRead?(names)
             known.withLock { $0 = names }
             return names
         }
