@@ -4,7 +4,9 @@
 # sequential keep-alive requests; (instructions(N2) - instructions(N1)) / (N2 - N1) is the cost of
 # one request with start-up and shutdown cancelled out. Redis is counted the same way, behind each.
 #
-# Usage: [WEBDIS_BIN=/path/to/webdis] bash Benchmarks/instructions.sh [N1 default 500] [N2 default 2500]
+# Usage: [WEBDIS_BIN=/path/to/webdis] [VARIANT_BIN=/path/to/another/redis-gateway] bash Benchmarks/instructions.sh [N1 default 500] [N2 default 2500]
+# VARIANT_BIN counts a second gateway binary the same way (an A/B of a code change: a build of the
+# commit before it).
 # Loopback only; stops everything it started, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$
 trap cleanup EXIT
 # Valgrind 3.19 cannot read the Swift toolchain's debug information: count a copy without it.
 strip --strip-debug -o "$work/redis-gateway" .build/release/redis-gateway
+[ -n "${VARIANT_BIN:-}" ] && strip --strip-debug -o "$work/redis-gateway-variant" "$VARIANT_BIN"
 
 # requests PORT PATH COUNT: COUNT sequential GETs on one keep-alive connection.
 requests() {
@@ -55,12 +58,14 @@ measure() {
   pids+=("$redis_pid")
   for _ in $(seq 600); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$redis_port" set bench:key "$(head -c 100 /dev/zero | tr '\0' 'x')" >/dev/null
-  if [ "$kind" = gateway ]; then
+  if [ "$kind" = gateway ] || [ "$kind" = variant ]; then
+    local binary="$work/redis-gateway"
+    [ "$kind" = variant ] && binary="$work/redis-gateway-variant"
     REDIS_URL="redis://127.0.0.1:$redis_port/0" GATEWAY_THREADS=1 GATEWAY_MIN_IDLE=1 GATEWAY_LOG_LEVEL=error \
       GATEWAY_CONNECT_TIMEOUT_MS=20000 GATEWAY_SOCKET_TIMEOUT_MS=20000 GATEWAY_WAIT_TIMEOUT_MS=20000 \
       GATEWAY_DATABASE_PATH="$work/users-$label-$count.sqlite" GATEWAY_SEED_USERS=1 \
       valgrind --tool=callgrind --callgrind-out-file="$work/server-$label-$count.out" \
-      "$work/redis-gateway" --port "$server_port" >"$work/server-$label-$count.log" 2>&1 &
+      "$binary" --port "$server_port" >"$work/server-$label-$count.log" 2>&1 &
   else
     cat >"$work/webdis-$count.json" <<JSON
 { "redis_host": "127.0.0.1", "redis_port": $redis_port, "http_host": "127.0.0.1", "http_port": $server_port,
@@ -91,5 +96,9 @@ row() {
 printf '%-32s %14s %14s\n' "instructions per request" "server" "redis-server"
 row "gateway GET /get/{key}" gateway /get/bench:key
 row "gateway GET /cache/{key}" gateway /cache/bench:key
+if [ -n "${VARIANT_BIN:-}" ]; then
+  row "variant GET /get/{key}" variant /get/bench:key
+  row "variant GET /cache/{key}" variant /cache/bench:key
+fi
 [ -n "${WEBDIS_BIN:-}" ] && row "webdis GET /GET/{key}" webdis /GET/bench:key
 echo "(one worker thread each, sequential keep-alive requests; N = $n2 - $n1)"

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -251,6 +252,71 @@ static inline void gw_mhd_answer_and_close(struct MHD_Connection *_Nonnull conne
     if (info == NULL) return;
     (void)send(info->connect_fd, bytes, length, MSG_DONTWAIT | MSG_NOSIGNAL);
     shutdown(info->connect_fd, SHUT_WR);
+}
+
+// MARK: Request framing
+
+/// What `gw_mhd_framing_problem` found.
+enum {
+    GW_MHD_FRAMING_OK = 0,
+    GW_MHD_FRAMING_BAD_NAME = 1,            // a field name that is not an RFC 9110 token
+    GW_MHD_FRAMING_BAD_LENGTH = 2,          // a Content-Length that is not all digits
+    GW_MHD_FRAMING_BAD_CODING = 3,          // a Transfer-Encoding other than exactly "chunked"
+    GW_MHD_FRAMING_SEVERAL_LENGTHS = 4,
+    GW_MHD_FRAMING_SEVERAL_CODINGS = 5,
+    GW_MHD_FRAMING_LENGTH_AND_CODING = 6,
+    GW_MHD_FRAMING_NO_HOST = 7,             // HTTP/1.1 without Host
+    GW_MHD_FRAMING_SEVERAL_HOSTS = 8,
+};
+
+typedef struct gw_mhd_framing_count {
+    unsigned int lengths, codings, hosts;
+    int problem;
+} gw_mhd_framing_count;
+
+static inline int gw_mhd_is_token(const char *_Nonnull name) {
+    // RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~"
+    if (*name == '\0') return 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c != '\0'; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')) continue;
+        if (*c == '-' || *c == '_' || *c == '.' || *c == '!' || *c == '#' || *c == '$' || *c == '%' || *c == '&' || *c == '\''
+            || *c == '*' || *c == '+' || *c == '^' || *c == '`' || *c == '|' || *c == '~') continue;
+        return 0;
+    }
+    return 1;
+}
+
+static enum MHD_Result gw_mhd_framing_visit(void *_Nullable context, enum MHD_ValueKind kind, const char *_Nonnull key, const char *_Nullable value) {
+    (void)kind;
+    gw_mhd_framing_count *count = (gw_mhd_framing_count *)context;
+    if (!gw_mhd_is_token(key)) { count->problem = GW_MHD_FRAMING_BAD_NAME; return MHD_NO; }
+    if (strcasecmp(key, "content-length") == 0) {
+        count->lengths++;
+        if (value == NULL || *value == '\0') { count->problem = GW_MHD_FRAMING_BAD_LENGTH; return MHD_NO; }
+        for (const char *c = value; *c != '\0'; c++) {
+            if (*c < '0' || *c > '9') { count->problem = GW_MHD_FRAMING_BAD_LENGTH; return MHD_NO; }
+        }
+    } else if (strcasecmp(key, "transfer-encoding") == 0) {
+        count->codings++;
+        if (value == NULL || strcasecmp(value, "chunked") != 0) { count->problem = GW_MHD_FRAMING_BAD_CODING; return MHD_NO; }
+    } else if (strcasecmp(key, "host") == 0) {
+        count->hosts++;
+    }
+    return MHD_YES;
+}
+
+/// The framing checks libmicrohttpd 0.9.75 does not make, on the header fields it parsed, before
+/// any body is read (see HTTPServer/RequestFraming.swift for why each): one of GW_MHD_FRAMING_*.
+static inline int gw_mhd_framing_problem(struct MHD_Connection *_Nonnull connection, const char *_Nullable version) {
+    gw_mhd_framing_count count = { 0, 0, 0, GW_MHD_FRAMING_OK };
+    MHD_get_connection_values(connection, MHD_HEADER_KIND, gw_mhd_framing_visit, &count);
+    if (count.problem != GW_MHD_FRAMING_OK) return count.problem;
+    if (count.lengths > 1) return GW_MHD_FRAMING_SEVERAL_LENGTHS;
+    if (count.codings > 1) return GW_MHD_FRAMING_SEVERAL_CODINGS;
+    if (count.lengths > 0 && count.codings > 0) return GW_MHD_FRAMING_LENGTH_AND_CODING;
+    if (count.hosts > 1) return GW_MHD_FRAMING_SEVERAL_HOSTS;
+    if (count.hosts == 0 && version != NULL && strcmp(version, "HTTP/1.1") == 0) return GW_MHD_FRAMING_NO_HOST;
+    return GW_MHD_FRAMING_OK;
 }
 
 /// The options every daemon gets (idle timeout, header buffer, identity unescaping, the completion

@@ -201,7 +201,7 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         core.inFlight.add(1, ordering: .relaxed)
         core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         requestContext.pointee = Unmanaged.passRetained(assembly).toOpaque()
-        if let problem = RequestFraming.problem(headers: headers, version: version.map { String(cString: $0) } ?? "") {
+        if let problem = RequestFraming.problem(on: connection, version: version) {
             // Answered before any body is read; libmicrohttpd closes the connection after it.
             assembly.hasResponded = true
             gw_mhd_watch_request_arrived(connection)

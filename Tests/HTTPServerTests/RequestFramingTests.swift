@@ -86,6 +86,7 @@ import Testing
         let response = try #require(firstResponse(raw), "\(name): no response")
         #expect(response.status == 400, "\(name)")
         #expect(response.text.hasPrefix(#"{"error":"malformed request: "#), "\(name): \(response.text)")
+        #expect(response.body.count == Int(response.headers["content-length"] ?? "") ?? -1)
         #expect(response.headers["connection"] == "close")
         // readToEnd returned: the server closed the connection; nothing after the 400 was served.
         #expect(String(decoding: raw, as: UTF8.self).ranges(of: "\nHTTP/1.1 ").isEmpty, "\(name): one response only")

@@ -169,13 +169,25 @@ final class PubSubHub: Sendable {
         guard !audience.isEmpty else { return }
         let plain = ServerSentEvent.data(fields)
         var encoded: [UInt8]?
+        var skipped: [UInt8]?
         for (stream, base64) in audience {
-            let event: [UInt8]
+            var event: [UInt8]
             if base64 {
                 if encoded == nil { encoded = ServerSentEvent.data([fields[0]] + fields.dropFirst().map(ServerSentEvent.base64)) }
                 event = encoded!
             } else {
                 event = plain
+            }
+            if event.count > stream.capacity {
+                // No stream could ever hold it: a fast reader is not dropped for it, it is told.
+                if skipped == nil {
+                    skipped = ServerSentEvent.named(
+                        "skipped",
+                        [Array("skipped".utf8)] + fields.dropFirst().dropLast()
+                            + [Array("a message of \(event.count) bytes, larger than the stream's buffer (GATEWAY_SSE_BUFFER_BYTES)".utf8)])
+                    metrics.messageSkipped()
+                }
+                event = skipped!
             }
             let id = ObjectIdentifier(stream)
             if batch.bytes[id] == nil {

@@ -7,6 +7,7 @@ final class PubSubMetrics: Sendable {
     private let received: CountedTotal
     private let delivered: CountedTotal
     private let dropped: CountedTotal
+    private let skipped: CountedTotal
     private let resubscriptions: CountedTotal
     private let subscribersGauge: Gauge
     private let channelsGauge: Gauge
@@ -16,6 +17,9 @@ final class PubSubMetrics: Sendable {
         received = CountedTotal(registry, "gateway_pubsub_messages_received", "Messages Redis pushed to the subscription connection")
         delivered = CountedTotal(registry, "gateway_pubsub_messages_delivered", "Messages fanned out to event streams (one per stream)")
         dropped = CountedTotal(registry, "gateway_pubsub_subscribers_dropped", "Event streams closed because their consumer fell behind")
+        skipped = CountedTotal(
+            registry, "gateway_pubsub_messages_skipped",
+            "Messages larger than a stream's buffer, sent as a `skipped` notice instead (once per message)")
         resubscriptions = CountedTotal(
             registry, "gateway_pubsub_resubscriptions",
             "Times the subscription connection was re-established and every subscription restored")
@@ -29,6 +33,8 @@ final class PubSubMetrics: Sendable {
     func deliveredTo(_ streams: Int) { delivered.add(streams) }
 
     func droppedSlowConsumer() { dropped.add() }
+
+    func messageSkipped() { skipped.add() }
 
     func resubscribed() { resubscriptions.add() }
 
@@ -49,6 +55,7 @@ final class PubSubMetrics: Sendable {
         json.add("messages_received", received.value)
         json.add("messages_delivered", delivered.value)
         json.add("subscribers_dropped", dropped.value)
+        json.add("messages_skipped", skipped.value)
         json.add("resubscriptions", resubscriptions.value)
         return json
     }

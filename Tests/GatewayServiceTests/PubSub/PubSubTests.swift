@@ -110,6 +110,25 @@ import Testing
         #expect(harness.request("GET", "/pool/stats").text.contains(#""subscribers_dropped":1"#))
     }
 
+    /// The review's case: one message larger than the buffer dropped every subscriber of its
+    /// channel, fast readers too. Now each gets a `skipped` notice in its place and stays.
+    @Test func aMessageLargerThanTheBufferIsSkippedAndNoStreamIsDropped() throws {
+        let harness = try GatewayHarness { $0.pubsub.bufferBytes = 16 * 1024 }
+        let channel = uniqueKey("huge")
+        let streams = (0..<3).map { _ in subscribe(harness, "/subscribe/\(channel)") }
+        for stream in streams { #expect(stream.next() == "data: subscribe,\(channel),1") }
+        let huge = String(repeating: "h", count: 64 * 1024)
+        #expect(harness.request("POST", "/", text: #"["PUBLISH","\#(channel)","\#(huge)"]"#).text == #"{"result":1}"#)
+        #expect(harness.request("POST", "/publish/\(channel)/after").status == 200)
+        for stream in streams {
+            let notice = stream.next()
+            #expect(notice?.hasPrefix("event: skipped\ndata: skipped,\(channel),a message of ") == true, "\(notice?.prefix(120) ?? "nil")")
+            #expect(stream.next() == "data: message,\(channel),after", "the stream goes on")
+        }
+        let stats = harness.request("GET", "/pool/stats").text
+        #expect(stats.contains(#""subscribers_dropped":0"#) && stats.contains(#""messages_skipped":1"#), "\(stats)")
+    }
+
     @Test func aRedisRestartIsAGapThenMessagesFlowAgain() throws {
         let server = RedisServer()
         let harness = try GatewayHarness(redisURL: server.url)
