@@ -33,7 +33,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// The limits and timings this pool was created with.
     public let configuration: PoolConfiguration
-    private let factory: Factory
+    /// What makes the pool's connections (a side connection of the same kind, outside the pool).
+    public let factory: Factory
     private let observer: any ConnectionPoolObserver
     private let lock: ConditionLock<State>
     private let maintenanceSignal: ConditionLock<State>.Condition

@@ -62,7 +62,8 @@ public final class Gateway: Sendable {
             self.follower = nil
             redis = RedisExecutor(
                 cluster: cluster, retry: configuration.retry,
-                replicaAcknowledgement: configuration.replicaAcknowledgement, workers: RedisExecutor.workers(for: configuration.pool))
+                replicaAcknowledgement: configuration.replicaAcknowledgement, workers: RedisExecutor.workers(for: configuration.pool),
+                scriptKiller: ScriptTimeoutKiller(logger: logger))
         } else {
             let pool = RedisConnectionPool(
                 configuration: configuration.pool,
@@ -82,7 +83,7 @@ public final class Gateway: Sendable {
             self.follower = follower
             redis = RedisExecutor(
                 pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-                pipelinedSenders: configuration.redisSenders,
+                pipelinedSenders: configuration.redisSenders, scriptKiller: ScriptTimeoutKiller(logger: logger),
                 onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         }
         self.redis = redis

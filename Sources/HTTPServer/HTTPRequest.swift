@@ -9,7 +9,10 @@ public struct HTTPRequest: Sendable {
     /// The path split on `/` and then percent-decoded, segment by segment (binary safe).
     public var pathSegments: [[UInt8]]
     /// Query pairs in order, percent-decoded (`+` is a space); a bare `?flag` has an empty value.
+    /// As text: a byte that is not UTF-8 becomes U+FFFD (`queryBytes` keeps them).
     public var query: [(name: String, value: String)]
+    /// The same pairs as the exact decoded bytes (`%FF` stays 0xFF), for binary-safe arguments.
+    public var queryBytes: [(name: [UInt8], value: [UInt8])]
     /// Header fields in order; names lower-cased.
     public var headers: [(name: String, value: String)]
     /// The body bytes.
@@ -31,16 +34,19 @@ public struct HTTPRequest: Sendable {
         var path = rawPath
         guard let segments = path.withUTF8(Self.segments) else { return nil }
         var decodedQuery: [(name: String, value: String)] = []
+        var decodedBytes: [(name: [UInt8], value: [UInt8])] = []
         for (name, value) in rawQuery {
             guard let n = PercentDecoding.decode(Substring(name), plusIsSpace: true),
                 let v = PercentDecoding.decode(Substring(value), plusIsSpace: true)
             else { return nil }
             decodedQuery.append((String(decoding: n, as: UTF8.self), String(decoding: v, as: UTF8.self)))
+            decodedBytes.append((n, v))
         }
         self.method = method
         self.rawPath = rawPath
         self.pathSegments = segments
         self.query = decodedQuery
+        self.queryBytes = decodedBytes
         self.headers = headers.map { (ASCIICase.lowercased($0.name), $0.value) }
         self.body = body
     }

@@ -39,6 +39,25 @@ public struct RedisConnectionFactory: ConnectionFactory {
         }
     }
 
+    /// A connection outside the pool for the gateway's own commands to a Redis that may be busy
+    /// running a script, where Redis answers only AUTH and the kill commands: AUTH only (no SELECT,
+    /// no CLIENT SETNAME, no ROLE check), to the address the pool dials (with Sentinels, the master
+    /// last found; with cluster seeds, the first).
+    public func bareConnection() throws -> RedisConnection {
+        var target = options
+        if let seed = options.url.cluster?.first {
+            target = options.at(seed)
+        } else if let locator {
+            let address = try locator.master()
+            target.url.sentinel = nil
+            target.url.host = address.host
+            target.url.port = address.port
+        }
+        target.clientName = nil
+        target.url.database = 0
+        return try RedisConnection.connect(options: target)
+    }
+
     /// A dial that connected but timed out waiting for an answer (handshake, ROLE) met a stalled
     /// Redis; every other failure (refused, reset, unreachable, refused handshake) an unreachable one.
     public func classify(_ error: any Error) -> DialFailure {

@@ -9,6 +9,8 @@ struct CommandBodyParser {
     /// Why a body was refused; the message names the offending command and argument.
     struct Failure: Error {
         let message: String
+        /// The body is well formed so far but holds more than allowed (413, not 400).
+        var isTooLarge = false
     }
 
     /// Where an argument is, for error messages built only when something is wrong.
@@ -28,7 +30,8 @@ struct CommandBodyParser {
         self.bytes = bytes
     }
 
-    /// A batch: a non-empty array of non-empty arrays of strings or numbers.
+    /// A batch: a non-empty array of non-empty arrays of strings or numbers; more than
+    /// `maxCommands` fails as too large at the first command past them, however many follow.
     static func parseBatch(_ body: [UInt8], maxCommands: Int) throws(Failure) -> [[[UInt8]]] {
         var parser = CommandBodyParser(body)
         parser.skipWhitespace()
@@ -38,7 +41,7 @@ struct CommandBodyParser {
         if parser.peek() == UInt8(ascii: "]") { throw Failure(message: "the batch is empty") }
         while true {
             guard commands.count < maxCommands else {
-                throw Failure(message: "more than \(maxCommands) commands in one batch")
+                throw Failure(message: "more than \(maxCommands) commands in one batch", isTooLarge: true)
             }
             parser.skipWhitespace()
             guard parser.peek() == UInt8(ascii: "[") else {

@@ -35,6 +35,9 @@ final class CommandHandlers: Sendable {
         "cache", "pool", "api", "metrics", "healthz", "readyz", "pipeline", "multi-exec", "subscribe", "psubscribe",
     ]
 
+    /// The query parameter that carries a token, never an argument.
+    static let tokenParameter = Array("_token".utf8)
+
     /// A completion that receives the response, possibly later on a Redis sender thread.
     typealias Completion = @Sendable (Result<HTTPResponse, GatewayError>) -> Void
 
@@ -80,9 +83,9 @@ final class CommandHandlers: Sendable {
         if request.method == .post || request.method == .put, !request.body.isEmpty {
             command.append(request.body)
         }
-        for (name, value) in request.query where name != "_token" {
-            command.append(Array(name.utf8))
-            if !value.isEmpty { command.append(Array(value.utf8)) }
+        for (name, value) in request.queryBytes where name != Self.tokenParameter {
+            command.append(name)  // the exact bytes: `?%FF` is the byte 0xFF, as in the path
+            if !value.isEmpty { command.append(value) }
         }
         return (command, try ResponseFormat(request, allowRESP2: true))
     }
@@ -140,12 +143,9 @@ final class CommandHandlers: Sendable {
     private func batch(_ request: HTTPRequest, role: CallerRole) throws(GatewayError) -> (commands: [[[UInt8]]], writes: Bool) {
         let commands: [[[UInt8]]]
         do {
-            commands = try CommandBodyParser.parseBatch(request.body, maxCommands: limits.maxCommandsPerBatch + 1)
+            commands = try CommandBodyParser.parseBatch(request.body, maxCommands: limits.maxCommandsPerBatch)
         } catch {
-            throw .badRequest("ERR \(error.message)")
-        }
-        if commands.count > limits.maxCommandsPerBatch {
-            throw .payloadTooLarge("ERR more than \(limits.maxCommandsPerBatch) commands in one batch")
+            throw error.isTooLarge ? .payloadTooLarge("ERR \(error.message)") : .badRequest("ERR \(error.message)")
         }
         let names = try catalog.names(readingWith: redis)
         var writes = false

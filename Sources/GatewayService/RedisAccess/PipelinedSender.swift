@@ -34,7 +34,7 @@ final class PipelinedSender: Sendable {
         var stopped = false
     }
 
-    private let pool: RedisConnectionPool
+    let pool: RedisConnectionPool
     private let maxBatchCommands: Int
     private let lock = ConditionLock(State())
     private let work: ConditionLock<State>.Condition

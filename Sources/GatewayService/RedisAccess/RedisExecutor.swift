@@ -34,6 +34,8 @@ public final class RedisExecutor: Sendable {
     private let workers: BlockingWorkers
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
+    /// Kills a script still running when its request timed out (the script run-time budget).
+    private let scriptKiller: ScriptTimeoutKiller?
 
     /// Access through `pool`, re-sending per `retry`, confirming writes per `replicaAcknowledgement`;
     /// `onResend` is told of each re-send (metrics), `onTopologyError` of READONLY replies and
@@ -41,9 +43,10 @@ public final class RedisExecutor: Sendable {
     public init(
         pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
         replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), pipelinedSenders: Int = 0,
-        workers: BlockingWorkers? = nil,
+        workers: BlockingWorkers? = nil, scriptKiller: ScriptTimeoutKiller? = nil,
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.scriptKiller = scriptKiller
         self.topology = .single(pool)
         self.workers = workers ?? Self.workers(for: pool.configuration)
         self.senders =
@@ -58,7 +61,11 @@ public final class RedisExecutor: Sendable {
     /// Access to a cluster through `cluster`'s per-node pools; no pipelined senders (every request
     /// borrows on each node it needs).
     /// Re-sends are counted on the node's pool metrics.
-    init(cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers) {
+    init(
+        cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers,
+        scriptKiller: ScriptTimeoutKiller? = nil
+    ) {
+        self.scriptKiller = scriptKiller
         self.topology = .cluster(cluster)
         self.workers = workers
         self.senders = nil
@@ -118,7 +125,9 @@ public final class RedisExecutor: Sendable {
         var attempt = 1
         while true {
             switch verdict(on: borrowAndSend(sent, on: pool, label: label), sent: sent, commandCount: commands.count, attempt: attempt) {
-            case .finished(let result): return try result.get()
+            case .finished(let result):
+                afterTimeout(result, sent, on: pool)
+                return try result.get()
             case .resend(let failure):
                 onResend(failure)
                 Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
@@ -178,6 +187,7 @@ public final class RedisExecutor: Sendable {
         sender.send(sent) { [self] outcome in
             switch verdict(on: outcome, sent: sent, commandCount: commandCount, attempt: attempt) {
             case .finished(let result):
+                afterTimeout(result, sent, on: sender.pool)
                 completion(result)
             case .resend(let failure):
                 onResend(failure)
@@ -192,6 +202,12 @@ public final class RedisExecutor: Sendable {
                 }
             }
         }
+    }
+
+    /// A script still running when its request timed out is killed (`ScriptTimeoutKiller`).
+    private func afterTimeout(_ result: Result<[RedisValue], GatewayError>, _ sent: [RedisCommand], on pool: RedisConnectionPool) {
+        guard let scriptKiller, case .failure(.redis(let error)) = result, error.kind == .timeout else { return }
+        scriptKiller.timedOut(sent, factory: pool.factory)
     }
 
     /// What one attempt's outcome means: the result, or a re-send the retry policy allows.

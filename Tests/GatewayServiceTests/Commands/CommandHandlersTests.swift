@@ -104,13 +104,30 @@ import Testing
         )
     }
 
+    /// The review found query arguments losing bytes that are not UTF-8 (U+FFFD instead); the path
+    /// kept them. Both now give Redis the exact bytes.
+    @Test func queryArgumentsKeepBytesThatAreNotUTF8() throws {
+        let key = uniqueKey("bytes")
+        #expect(harness.request("POST", "/rpush/\(key)-list?%FF%FE=%00%80", headers: auth).status == 200)
+        let stored = harness.request(
+            "POST", "/", text: #"["LRANGE","\#(key)-list","0","-1"]"#, headers: auth + [("Upstash-Encoding", "base64")])
+        // RPUSH key <0xFF 0xFE> <0x00 0x80>: both elements byte for byte.
+        #expect(stored.text == #"{"result":["//4=","AIA="]}"#, "\(stored.text)")
+        redis.command(["DEL", key, "\(key)-list"])
+    }
+
     @Test func aThousandCommandPipelineRunsInOrder() {
         let key = uniqueKey("many")
         let body = "[" + Array(repeating: #"["INCR","\#(key)"]"#, count: 1000).joined(separator: ",") + "]"
         let response = post("/pipeline", body)
         let results = (json(response) as? [[String: Int]])?.compactMap { $0["result"] }
         #expect(results == Array(1...1000))
-        #expect(post("/pipeline", "[" + Array(repeating: #"["PING"]"#, count: 1001).joined(separator: ",") + "]").status == 413)
+        // However far past the limit: 413 (the review found 100,000 answering 400).
+        for count in [1001, 1002, 100_000] {
+            let over = post("/pipeline", "[" + Array(repeating: #"["PING"]"#, count: count).joined(separator: ",") + "]")
+            #expect(over.status == 413, "\(count) commands")
+            #expect(over.text == #"{"error":"ERR more than 1000 commands in one batch"}"#)
+        }
     }
 
     @Test func aBatchWithARefusedCommandRunsNothing() {
