@@ -66,7 +66,12 @@ let package = Package(
         // The session-cache example's origin database (SQLite through GRDB): no Redis, no HTTP.
         .target(
             name: "UserDatabase",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // Passwords: PBKDF2 from swift-crypto's extras (already a dependency, for Crypto).
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: librarySettings
         ),
 
@@ -138,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UserDatabaseTests",
-            dependencies: ["UserDatabase"],
+            dependencies: ["UserDatabase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -34,14 +34,16 @@ for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
 export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 
 gateway_port="$(free_port)"
-GATEWAY_PORT="$gateway_port" GATEWAY_DATABASE_PATH="$work/users.sqlite" GATEWAY_SEED_USERS=1000 GATEWAY_LOG_LEVEL=warning \
+# Logins are set-up here, not measured: a cheap password hash and no login limit from one address.
+login_setup="GATEWAY_PASSWORD_ROUNDS=1000 GATEWAY_LOGIN_LIMIT_PER_ADDRESS=1000000 GATEWAY_LOGIN_LIMIT_PER_USER=1000"
+env $login_setup GATEWAY_PORT="$gateway_port" GATEWAY_DATABASE_PATH="$work/users.sqlite" GATEWAY_SEED_USERS=1000 GATEWAY_LOG_LEVEL=warning \
   .build/release/redis-gateway >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 variant_port=""
 if [ -n "${VARIANT_BIN:-}" ]; then
   variant_port="$(free_port)"
-  GATEWAY_PORT="$variant_port" GATEWAY_DATABASE_PATH="$work/users-variant.sqlite" GATEWAY_SEED_USERS=1000 GATEWAY_LOG_LEVEL=warning \
+  env $login_setup GATEWAY_PORT="$variant_port" GATEWAY_DATABASE_PATH="$work/users-variant.sqlite" GATEWAY_SEED_USERS=1000 GATEWAY_LOG_LEVEL=warning \
     "$VARIANT_BIN" >"$work/variant.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 200); do curl -fs "http://127.0.0.1:$variant_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done

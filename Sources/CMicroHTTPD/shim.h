@@ -319,6 +319,25 @@ static inline int gw_mhd_framing_problem(struct MHD_Connection *_Nonnull connect
     return GW_MHD_FRAMING_OK;
 }
 
+/// The client's address as 16 bytes into `out` (an IPv4 address as ::ffff:a.b.c.d); 0 when unknown.
+static inline int gw_mhd_client_address(struct MHD_Connection *_Nonnull connection, uint8_t *_Nonnull out) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return 0;
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        memset(out, 0, 10);
+        out[10] = 0xff;
+        out[11] = 0xff;
+        memcpy(out + 12, &((const struct sockaddr_in *)address)->sin_addr, 4);
+        return 1;
+    }
+    if (address->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)address)->sin6_addr, 16);
+        return 1;
+    }
+    return 0;
+}
+
 /// The options every daemon gets (idle timeout, header buffer, identity unescaping, the completion
 /// callback) at options[*count], then MHD_OPTION_END; `connection_limit` is this daemon's share.
 static inline void gw_mhd_common_options(

@@ -94,7 +94,9 @@ public final class Gateway: Sendable {
         policy.blockingLimit = configuration.redis.socketTimeout
         let users: UserStore
         do {
-            users = try UserStore(path: configuration.session.databasePath, seedUsers: configuration.session.seedUsers)
+            users = try UserStore(
+                path: configuration.session.databasePath, seedUsers: configuration.session.seedUsers,
+                passwordRounds: configuration.session.passwordRounds)
         } catch {
             throw .database("cannot open \(configuration.session.databasePath): \(error)")
         }
@@ -120,10 +122,18 @@ public final class Gateway: Sendable {
                 "AUTHENTICATION IS OFF: no tokens configured (GATEWAY_TOKENS); only local callers (Host: a loopback name, no Origin) are served"
             )
         }
+        let reserved = ReservedPrefix(configuration.session.reservedKeyPrefix)
+        if configuration.session.secret == nil {
+            logger.warning(
+                "no GATEWAY_SESSION_SECRET: the session example seals with a random secret; its sessions end with this process, and gateways sharing this Redis do not accept each other's"
+            )
+        }
+        let seal = SessionSeal(secret: configuration.session.secret ?? SessionSeal.randomSecret(), prefix: reserved.text)
         var commandLimits = configuration.commandLimits
         commandLimits.maxResponseBytes = 2 * configuration.redis.maxReplyBytes
         let router = GatewayRoutes(
-            cache: CacheHandlers(redis: redis, maxKeyBytes: configuration.maxKeyBytes, maxResponseBytes: commandLimits.maxResponseBytes),
+            cache: CacheHandlers(
+                redis: redis, maxKeyBytes: configuration.maxKeyBytes, maxResponseBytes: commandLimits.maxResponseBytes, reserved: reserved),
             health: HealthHandlers(redis: redis, drain: drain),
             pool: PoolHandlers(
                 redis: redis,
@@ -131,11 +141,14 @@ public final class Gateway: Sendable {
                     registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
                 redis: redis, policy: policy, limits: commandLimits, syncToken: syncToken,
-                scripts: ScriptCompatibility(digests: ScriptDigests()), catalog: catalog),
+                scripts: ScriptCompatibility(digests: ScriptDigests()), catalog: catalog, reserved: reserved),
             sessions: SessionHandlers(
                 redis: redis, users: users, configuration: configuration.session, metrics: sessionMetrics,
                 flights: SingleFlight(timeout: configuration.session.singleFlightTimeout), script: SessionScript(),
-                generations: UserGenerations()),
+                generations: UserGenerations(), seal: seal,
+                limiter: LoginLimiter(
+                    perAddress: configuration.session.loginLimitPerAddress, perUser: configuration.session.loginLimitPerUser,
+                    window: configuration.session.loginWindow, prefix: reserved.text)),
             subscriptions: SubscribeHandlers(hub: pubsub, policy: policy),
             redis: redis,
             authenticator: authenticator,

@@ -24,6 +24,8 @@ extension GatewayError {
             return .error(413, message)
         case .notFound(let message):
             return .error(404, message)
+        case .tooManyRequests(let message, let after):
+            return .error(429, message, headers: [("Retry-After", String(after))])
         case .conflict(let message):
             return .error(409, message)
         case .redisReply(let message):

@@ -18,6 +18,8 @@ public enum GatewayError: Error, Sendable {
     case forbidden(String)
     /// The request is larger than a configured bound.
     case payloadTooLarge(String)
+    /// Too many attempts (the login limits); try again after `retryAfterSeconds`.
+    case tooManyRequests(String, retryAfterSeconds: Int)
     /// The key (or resource) does not exist.
     case notFound(String)
     /// The request conflicts with the current state (e.g. `nx=1` on an existing key).

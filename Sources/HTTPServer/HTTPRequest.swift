@@ -19,6 +19,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Values of the route's `{name}` segments, filled in by the `Router`.
     public var parameters: [String: [UInt8]] = [:]
+    /// Where the request's connection came from; nil when unknown (tests building requests).
+    public var clientAddress: ClientAddress?
     /// The matched route, e.g. `GET /cache/{key}` (never the concrete path, which may hold a
     /// secret key), filled in by the `Router`; `unrouted` for the fallback.
     public var route = "unrouted"

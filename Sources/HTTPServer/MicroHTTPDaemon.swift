@@ -201,6 +201,11 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         core.inFlight.add(1, ordering: .relaxed)
         core.lastActivity.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
         requestContext.pointee = Unmanaged.passRetained(assembly).toOpaque()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { address in
+            if gw_mhd_client_address(connection, address.baseAddress!) != 0 {
+                assembly.clientAddress = ClientAddress(bytes: UnsafeBufferPointer(address))
+            }
+        }
         if let problem = RequestFraming.problem(on: connection, version: version) {
             // Answered before any body is read; libmicrohttpd closes the connection after it.
             assembly.hasResponded = true

@@ -16,6 +16,8 @@ final class RequestAssembly {
     var hasResponded = false
     /// Where the handler answers; set when the request is handed over.
     var responder: HTTPResponder?
+    /// The connection's client address, read on the first call.
+    var clientAddress: ClientAddress?
 
     init(method: HTTPMethod, rawPath: String, headers: [(name: String, value: String)], maxBodyBytes: Int) {
         self.method = method
@@ -47,10 +49,11 @@ final class RequestAssembly {
             return .failure(RejectedRequest(response: .error(413, "request body larger than \(maxBodyBytes) bytes")))
         }
         guard
-            let request = HTTPRequest(method: method, rawPath: rawPath, rawQuery: query, headers: headers, body: body)
+            var request = HTTPRequest(method: method, rawPath: rawPath, rawQuery: query, headers: headers, body: body)
         else {
             return .failure(RejectedRequest(response: .error(400, "malformed percent-escape in the URL")))
         }
+        request.clientAddress = clientAddress
         return .success(request)
     }
 }

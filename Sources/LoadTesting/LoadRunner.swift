@@ -66,7 +66,9 @@ public struct LoadRunner: Sendable {
             }
         case .sessionData(let users):
             for user in 1...max(users, 1) {
-                let login = factory.build("POST", "/api/login", body: Array(#"{"user_id":\#(user)}"#.utf8), contentType: "application/json")
+                // The seeded demo users' documented password (README, the session example).
+                let body = Array(#"{"user_id":\#(user),"password":"demo-password"}"#.utf8)
+                let login = factory.build("POST", "/api/login", body: body, contentType: "application/json")
                 let response = try exchange(login, headersWanted: true)
                 guard response.status == 200 || response.status == 201,
                     let cookie = response.header("set-cookie"), cookie.hasPrefix("sid=")

@@ -24,6 +24,10 @@ final class GatewayHarness: Sendable {
         configuration.shutdownGrace = .seconds(2)
         configuration.session.databasePath = temporaryDatabasePath()
         configuration.session.seedUsers = 100
+        // Logins in tests: a cheap hash, and room for many from 127.0.0.1 (LoginTests sets the limits it tests).
+        configuration.session.passwordRounds = 1000
+        configuration.session.loginLimitPerAddress = 10_000
+        configuration.session.loginLimitPerUser = 10_000
         adjust(&configuration)
         gateway = try Gateway(configuration: configuration, logger: logger)
         client = HTTPTestClient(port: gateway.port)

@@ -73,6 +73,8 @@ import Testing
         configuration.session.databasePath =
             FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString).sqlite").path
         configuration.session.seedUsers = 20
+        configuration.session.passwordRounds = 1000
+        configuration.session.loginLimitPerAddress = 1000
         let gateway = try Gateway(configuration: configuration, logger: Logger(label: "load-test"))
         defer { gateway.shutdown() }
         var load = LoadConfiguration(target: try LoadTarget(parsing: "http://127.0.0.1:\(gateway.port)"), scenario: .sessionData(users: 20))

@@ -17,13 +17,16 @@ final class CacheHandlers: Sendable {
     /// Most bytes of a JSON body: a value whose escaped form is larger answers 413 (raw bytes are
     /// never escaped, so `Accept: application/octet-stream` still reads it).
     let maxResponseBytes: Int
+    /// Keys no caller may name (the session example's).
+    let reserved: ReservedPrefix
 
-    /// Handlers on `redis`, refusing keys longer than `maxKeyBytes` and JSON bodies over
-    /// `maxResponseBytes`.
-    init(redis: RedisExecutor, maxKeyBytes: Int, maxResponseBytes: Int = .max) {
+    /// Handlers on `redis`, refusing keys longer than `maxKeyBytes` or under `reserved`, and JSON
+    /// bodies over `maxResponseBytes`.
+    init(redis: RedisExecutor, maxKeyBytes: Int, maxResponseBytes: Int = .max, reserved: ReservedPrefix = ReservedPrefix("__gateway:")) {
         self.redis = redis
         self.maxKeyBytes = maxKeyBytes
         self.maxResponseBytes = maxResponseBytes
+        self.reserved = reserved
     }
 
     /// `GET /cache/{key}`: JSON `{"key","value","ttl"}`, or the raw bytes for
@@ -203,6 +206,7 @@ final class CacheHandlers: Sendable {
         guard key.count <= maxKeyBytes else {
             throw .badRequest("key is \(key.count) bytes; the limit is \(maxKeyBytes)")
         }
+        if reserved.covers(key) { throw reserved.refusal }
         return key
     }
 

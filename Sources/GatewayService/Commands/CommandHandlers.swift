@@ -15,13 +15,16 @@ final class CommandHandlers: Sendable {
     let scripts: ScriptCompatibility
     /// The command names the server lists: nothing else is sent.
     let catalog: ServerCommandCatalog
+    /// Keys no caller may name (the session example's).
+    let reserved: ReservedPrefix
 
     /// Handlers on `redis`, checking each command against `policy` (with the names in `catalog`)
     /// and `limits`.
     init(
         redis: RedisExecutor, policy: CommandPolicy, limits: CommandLimits, syncToken: SyncToken, scripts: ScriptCompatibility,
-        catalog: ServerCommandCatalog
+        catalog: ServerCommandCatalog, reserved: ReservedPrefix = ReservedPrefix("__gateway:")
     ) {
+        self.reserved = reserved
         self.redis = redis
         self.policy = policy
         self.limits = limits
@@ -172,7 +175,9 @@ final class CommandHandlers: Sendable {
         }
         let review = policy.review(command, role: role, names: names)
         switch review.violation {
-        case nil: return review
+        case nil:
+            if command.dropFirst().contains(where: reserved.covers) { throw reserved.refusal }
+            return review
         case .unknownCommand(let message)?, .connectionState(let message)?, .blocking(let message)?: throw .badRequest(label + message)
         case .denied(let message)?, .readOnly(let message)?: throw .forbidden(label + message)
         }

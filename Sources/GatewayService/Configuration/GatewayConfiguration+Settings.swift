@@ -310,7 +310,8 @@ extension GatewayConfiguration {
             "GATEWAY_SESSION_TTL_S", "session lifetime, refreshed on every use", current: { String($0.session.sessionTTLSeconds) },
             apply: { $0.session.sessionTTLSeconds = try SettingValue.integer($1, in: 1...31_536_000) }),
         Setting(
-            "GATEWAY_USER_CACHE_TTL_S", "how long `user_data:{id}` stays cached", current: { String($0.session.userCacheTTLSeconds) },
+            "GATEWAY_USER_CACHE_TTL_S", "how long a user's data (`__gateway:user_data:{id}`, sealed) stays cached",
+            current: { String($0.session.userCacheTTLSeconds) },
             apply: { $0.session.userCacheTTLSeconds = try SettingValue.integer($1, in: 1...31_536_000) }),
         Setting(
             "GATEWAY_NEGATIVE_CACHE_TTL_S", "how long a missing user's absence stays cached",
@@ -319,6 +320,38 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_COOKIE_SECURE", "`1`: the session cookie is `Secure` (behind HTTPS)", current: { $0.session.secureCookie ? "1" : "0" },
             apply: { $0.session.secureCookie = try SettingValue.flag($1) }),
+        Setting(
+            "GATEWAY_RESERVED_KEY_PREFIX",
+            "the session example's keys (sessions, cached user data, login counters) start with this; the cache and command APIs "
+                + "refuse any key or argument that does (403)",
+            current: { $0.session.reservedKeyPrefix },
+            apply: { configuration, text in
+                guard !text.isEmpty else { throw SettingError("the reserved prefix cannot be empty") }
+                configuration.session.reservedKeyPrefix = text
+            }),
+        Setting(
+            "GATEWAY_SESSION_SECRET",
+            "at least 32 bytes (as text) that seal sessions and cached user data in Redis, so no token can forge or read them; "
+                + "give every gateway sharing a Redis the same one. Unset: a random one at start (sessions end with the process)",
+            secret: true, flag: false, current: { $0.session.secret.map { String(decoding: $0, as: UTF8.self) } ?? "" },
+            apply: { configuration, text in
+                guard text.utf8.count >= 32 else { throw SettingError("the session secret must be at least 32 bytes") }
+                configuration.session.secret = Array(text.utf8)
+            }),
+        Setting(
+            "GATEWAY_PASSWORD_ROUNDS",
+            "PBKDF2-SHA256 rounds of the demo users' password hash when they are seeded (each login costs this many); "
+                + "fewer than 210000 only for tests and benchmarks",
+            current: { String($0.session.passwordRounds) },
+            apply: { $0.session.passwordRounds = try SettingValue.integer($1, in: 1000...10_000_000) }),
+        Setting(
+            "GATEWAY_LOGIN_LIMIT_PER_ADDRESS", "`/api/login` attempts allowed per client address in any minute (429 beyond)",
+            current: { String($0.session.loginLimitPerAddress) },
+            apply: { $0.session.loginLimitPerAddress = try SettingValue.integer($1, in: 1...1_000_000) }),
+        Setting(
+            "GATEWAY_LOGIN_LIMIT_PER_USER", "`/api/login` attempts allowed per user in any minute, whatever the address (429 beyond)",
+            current: { String($0.session.loginLimitPerUser) },
+            apply: { $0.session.loginLimitPerUser = try SettingValue.integer($1, in: 1...1_000_000) }),
     ]
 
     private static let processSettings: [Setting] = [

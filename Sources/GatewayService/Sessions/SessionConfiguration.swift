@@ -14,7 +14,21 @@ public struct SessionConfiguration: Sendable, Equatable {
     public var secureCookie = false
     /// How long concurrent requests wait for the one database read of the same user.
     public var singleFlightTimeout: Duration = .seconds(2)
+    /// Keys the example keeps in Redis (sessions, cached user data, login counters) all start with
+    /// this, and the cache and command APIs refuse any key or argument that does.
+    public var reservedKeyPrefix = "__gateway:"
+    /// The secret that seals sessions and cached user data (32 bytes or more); nil: a random one
+    /// made at start (sessions then end with the process, and gateways sharing a Redis disagree).
+    public var secret: [UInt8]?
+    /// PBKDF2 rounds for the seeded users' passwords (tests and benchmarks use fewer).
+    public var passwordRounds = 210_000
+    /// Login attempts allowed per client address, and per user, in any window of `loginWindow`.
+    public var loginLimitPerAddress = 10
+    public var loginLimitPerUser = 5
+    /// The sliding window the login limits count in.
+    public var loginWindow: Duration = .seconds(60)
 
-    /// The defaults: data/users.sqlite with 1000 users, 30 min sessions, 1 h cache, 30 s negative cache.
+    /// The defaults: data/users.sqlite with 1000 users, 30 min sessions, 1 h cache, 30 s negative
+    /// cache, keys under `__gateway:`, 10 logins a minute per address and 5 per user.
     public init() {}
 }

@@ -6,9 +6,11 @@ import RedisClient
 import Synchronization
 import UserDatabase
 
-/// The session-cache example as a service: demo login into a server-side session in Redis, then
-/// `/api/data` served cache-aside from the SQLite origin database, with single-flight loads,
-/// negative caching and write-through invalidation.
+/// The session-cache example as a service: login with a password (limited per address and per
+/// user) into a server-side session in Redis, then `/api/data` served cache-aside from the SQLite
+/// origin database, with single-flight loads, negative caching and write-through invalidation.
+/// Every key lives under the reserved prefix, which the cache and command APIs refuse, and every
+/// value is sealed (`SessionSeal`), so no token can forge a session or read or alter a user's data.
 ///
 /// Threading: shared by all worker threads; state is atomic or locked.
 struct SessionHandlers: Sendable {
@@ -19,6 +21,8 @@ struct SessionHandlers: Sendable {
     let flights: SingleFlight<Int64, CachedUser>
     let script: SessionScript
     let generations: UserGenerations
+    let seal: SessionSeal
+    let limiter: LoginLimiter
 
     /// What the cache holds for a user: their JSON, or the fact that they do not exist.
     enum CachedUser: Sendable, Equatable {
@@ -28,24 +32,34 @@ struct SessionHandlers: Sendable {
 
     static let missingMarker = Array("__missing__".utf8)
 
-    /// `POST /api/login` with `{"user_id": N}`: a new session for an existing user.
+    /// `POST /api/login` with `{"user_id": N, "password": "..."}`: a new session for a user whose
+    /// password it is. The attempt is counted first (429 past the limits); an unknown user and a
+    /// wrong password get the same 401, after the same work.
     func login(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
-        struct Body: Decodable { let user_id: Int64 }
-        guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), body.user_id > 0 else {
-            throw .badRequest(#"body must be JSON {"user_id": N} with N a positive whole number"#)
+        struct Body: Decodable {
+            let user_id: Int64
+            let password: String
         }
+        guard let body = try? JSONDecoder().decode(Body.self, from: Data(request.body)), body.user_id > 0 else {
+            throw .badRequest(#"body must be JSON {"user_id": N, "password": "..."} with N a positive whole number"#)
+        }
+        try limiter.attempt(userID: body.user_id, from: request.clientAddress, redis: redis)
         metrics.databaseRead()
-        let user: User?
+        let valid: Bool
         do {
-            user = try users.user(id: body.user_id)
+            valid = try users.checkPassword(id: body.user_id, password: body.password)
         } catch {
             throw .database(String(describing: error))
         }
-        guard user != nil else { throw .notLoggedIn("no such user: \(body.user_id)") }
+        guard valid else { throw .notLoggedIn("wrong user id or password") }
         var generator = SystemRandomNumberGenerator()
         let sid = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
         let ttl = configuration.sessionTTLSeconds
-        _ = try redis.send(RedisCommand("SET", "session:\(sid)", String(body.user_id), "EX", String(ttl)), label: request.route)
+        let key = seal.sessionKey(sid)
+        _ = try redis.send(
+            RedisCommand(
+                "SET", [key], bytes: [seal.sessionValue(userID: body.user_id, key: key), Array("EX".utf8), Array(String(ttl).utf8)]),
+            label: request.route)
         var json = JSONObject()
         json.add("session_id", string: sid)
         json.add("user_id", body.user_id)
@@ -57,10 +71,21 @@ struct SessionHandlers: Sendable {
     func data(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let sid = try sessionID(request)
         // One round trip: read the session, refresh its TTL, read the cached data.
-        guard let (userID, cached) = try script.sessionAndData(sid: sid, ttl: configuration.sessionTTLSeconds, redis: redis) else {
+        let key = seal.sessionKey(sid)
+        guard let (value, data) = try script.sessionAndData(key: key, ttl: configuration.sessionTTLSeconds, seal: seal, redis: redis),
+            let (userID, cached) = verified(session: value, data: data, key: key)
+        else {
             throw .notLoggedIn("the session is missing or expired; log in again")
         }
         return try answer(userID: userID, cached: cached)
+    }
+
+    /// The session's user and its cached data, opened; nil when the session value was not sealed
+    /// for this key by this gateway's secret (forged or copied). Data that does not open is not
+    /// cached data (nil): it is loaded again and replaced.
+    private func verified(session value: [UInt8], data: [UInt8]?, key: String) -> (Int64, [UInt8]?)? {
+        guard let userID = seal.userID(fromSession: value, key: key) else { return nil }
+        return (userID, data.flatMap { seal.openUserData($0, key: seal.userDataKey(userID)) })
     }
 
     /// `data` without holding the HTTP thread while Redis works: once the script is loaded (and on
@@ -78,7 +103,8 @@ struct SessionHandlers: Sendable {
             redis.offload({ completion(Result { () throws(GatewayError) in try data(request) }) }) { completion(.failure($0)) }
         }
         guard !redis.isCluster, let sha = script.loadedSHA else { return blocking() }
-        let command = SessionScript.call(sha: sha, sid: sid, ttl: configuration.sessionTTLSeconds)
+        let key = seal.sessionKey(sid)
+        let command = SessionScript.call(sha: sha, key: key, ttl: configuration.sessionTTLSeconds, userDataPrefix: seal.userDataPrefix)
         redis.pipeline([command], label: "GET /api/data") { [self] result in
             let outcome: SessionScript.Outcome
             do throws(GatewayError) {
@@ -89,11 +115,16 @@ struct SessionHandlers: Sendable {
             switch outcome {
             case .noSession:
                 completion(.failure(.notLoggedIn("the session is missing or expired; log in again")))
-            case .found(let userID, let cached?):
-                completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: cached) })
-            case .found(let userID, nil):
-                redis.offload({ completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: nil) }) }) {
-                    completion(.failure($0))
+            case .found(let value, let data):
+                switch verified(session: value, data: data, key: key) {
+                case nil:
+                    completion(.failure(.notLoggedIn("the session is missing or expired; log in again")))
+                case (let userID, let cached?)?:
+                    completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: cached) })
+                case (let userID, nil)?:
+                    redis.offload({ completion(Result { () throws(GatewayError) in try answer(userID: userID, cached: nil) }) }) {
+                        completion(.failure($0))
+                    }
                 }
             case .scriptMissing:
                 blocking()
@@ -116,7 +147,7 @@ struct SessionHandlers: Sendable {
     /// `POST /api/logout`: deletes the session and clears the cookie.
     func logout(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let sid = try sessionID(request)
-        _ = try redis.send(RedisCommand("DEL", "session:\(sid)"), label: request.route)
+        _ = try redis.send(RedisCommand("DEL", seal.sessionKey(sid)), label: request.route)
         return HTTPResponse(status: 204, headers: [("Set-Cookie", cookie("", maxAge: 0))])
     }
 
@@ -135,7 +166,7 @@ struct SessionHandlers: Sendable {
         }
         guard let updated else { throw .notFound("no such user: \(id)") }
         generations.bump(id)
-        _ = try redis.send(RedisCommand("DEL", "user_data:\(id)"), label: request.route)
+        _ = try redis.send(RedisCommand("DEL", seal.userDataKey(id)), label: request.route)
         return .json(200, bytes: Self.json(updated))
     }
 
@@ -144,7 +175,10 @@ struct SessionHandlers: Sendable {
     /// The leader's load: re-check the cache (a load may have just finished), read the database,
     /// store the result (or the user's absence, briefly), unless an update raced it.
     private func load(_ userID: Int64) throws(GatewayError) -> CachedUser {
-        if case .bulk(let bytes) = try redis.send(RedisCommand("GET", "user_data:\(userID)"), label: "GET /api/data") {
+        let key = seal.userDataKey(userID)
+        if case .bulk(let sealed) = try redis.send(RedisCommand("GET", key), label: "GET /api/data"),
+            let bytes = seal.openUserData(sealed, key: key)
+        {
             return bytes == Self.missingMarker ? .missing : .found(bytes)
         }
         let generation = generations.current(userID)
@@ -164,10 +198,11 @@ struct SessionHandlers: Sendable {
         case .missing: bytes = Self.missingMarker
         }
         _ = try redis.send(
-            RedisCommand("SET", ["user_data:\(userID)"], bytes: [bytes, Array("EX".utf8), Array(String(ttl).utf8)]), label: "GET /api/data")
+            RedisCommand("SET", [key], bytes: [seal.sealUserData(bytes, key: key), Array("EX".utf8), Array(String(ttl).utf8)]),
+            label: "GET /api/data")
         if generations.current(userID) != generation {
             // An update slipped in: drop what we stored.
-            _ = try redis.send(RedisCommand("DEL", "user_data:\(userID)"), label: "GET /api/data")
+            _ = try redis.send(RedisCommand("DEL", key), label: "GET /api/data")
         }
         return value
     }
@@ -214,34 +249,39 @@ struct SessionHandlers: Sendable {
 }
 
 /// The Lua script that reads a session, refreshes its TTL and reads the user's cached data in one
-/// round trip (EVALSHA, loaded once; reloaded after a Redis restart empties the script cache).
+/// round trip (EVALSHA, loaded once; reloaded after a Redis restart empties the script cache). It
+/// returns what it read, unverified: the session's value (`<user id>:<HMAC>`) and the sealed data;
+/// `SessionSeal` judges both.
 ///
-/// On a cluster `session:<sid>` and `user_data:<id>` live in different slots, which one script may
-/// not touch together; there it takes two round trips instead: `GET` + `EXPIRE` of the session (one
-/// pipeline, one node), then `GET` of the user's data. The keys stay the same on both topologies.
+/// On a cluster the session key and the user-data key live in different slots, which one script
+/// may not touch together; there it takes two round trips instead: `GET` + `EXPIRE` of the session
+/// (one pipeline, one node), then `GET` of the user's data. The keys stay the same on both topologies.
 final class SessionScript: Sendable {
     static let source = """
-        local uid = redis.call('GET', KEYS[1])
-        if not uid then return false end
+        local value = redis.call('GET', KEYS[1])
+        if not value then return false end
         redis.call('EXPIRE', KEYS[1], ARGV[1])
-        return {uid, redis.call('GET', 'user_data:' .. uid)}
+        local uid = string.match(value, '^(%d+):')
+        if not uid then return {value, false} end
+        return {value, redis.call('GET', ARGV[2] .. uid)}
         """
     private let sha = Mutex<String?>(nil)
 
     /// The script's SHA once it has been loaded.
     var loadedSHA: String? { sha.withLock { $0 } }
 
-    /// The script's call for session `sid`, refreshing it to `ttl` seconds.
-    static func call(sha: String, sid: String, ttl: Int) -> RedisCommand {
-        RedisCommand("EVALSHA", sha, "1", "session:\(sid)", String(ttl))
+    /// The script's call for the session at `key`, refreshing it to `ttl` seconds; user data is
+    /// read at `userDataPrefix` + the session's user id.
+    static func call(sha: String, key: String, ttl: Int, userDataPrefix: String) -> RedisCommand {
+        RedisCommand("EVALSHA", sha, "1", key, String(ttl), userDataPrefix)
     }
 
     /// What one script reply says.
     enum Outcome: Sendable {
         /// No such session.
         case noSession
-        /// The session's user, and the cached data (nil when not cached).
-        case found(Int64, [UInt8]?)
+        /// The session's stored value, and the stored (sealed) data of the user it names, if any.
+        case found([UInt8], [UInt8]?)
         /// Redis does not have the script (restarted, or `SCRIPT FLUSH`).
         case scriptMissing
     }
@@ -252,11 +292,9 @@ final class SessionScript: Sendable {
         case .null:
             return .noSession
         case .array(let parts) where parts.count == 2:
-            guard let text = parts[0].bytes, let userID = Int64(String(decoding: text, as: UTF8.self)) else {
-                throw .redisReply("malformed session value")
-            }
-            if case .bulk(let data) = parts[1] { return .found(userID, data) }
-            return .found(userID, nil)
+            guard let value = parts[0].bytes else { throw .redisReply("malformed session value") }
+            if case .bulk(let data) = parts[1] { return .found(value, data) }
+            return .found(value, nil)
         case .error(let message) where message.hasPrefix("NOSCRIPT"):
             return .scriptMissing
         case .error(let message):
@@ -266,9 +304,9 @@ final class SessionScript: Sendable {
         }
     }
 
-    /// (user id, cached bytes or nil), or nil when there is no such session.
-    func sessionAndData(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
-        if redis.isCluster { return try twoRoundTrips(sid: sid, ttl: ttl, redis: redis) }
+    /// (session value, stored data or nil), or nil when there is no session at `key`.
+    func sessionAndData(key: String, ttl: Int, seal: SessionSeal, redis: RedisExecutor) throws(GatewayError) -> ([UInt8], [UInt8]?)? {
+        if redis.isCluster { return try twoRoundTrips(key: key, ttl: ttl, seal: seal, redis: redis) }
         for attempt in 0..<2 {
             let loaded: String
             if let known = loadedSHA, attempt == 0 {
@@ -280,26 +318,27 @@ final class SessionScript: Sendable {
                 loaded = String(decoding: bytes, as: UTF8.self)
                 sha.withLock { $0 = loaded }
             }
-            let reply = try redis.pipeline([Self.call(sha: loaded, sid: sid, ttl: ttl)], label: "GET /api/data")[0]
+            let reply = try redis.pipeline(
+                [Self.call(sha: loaded, key: key, ttl: ttl, userDataPrefix: seal.userDataPrefix)], label: "GET /api/data")[0]
             switch try Self.outcome(of: reply) {
             case .noSession: return nil
-            case .found(let userID, let data): return (userID, data)
+            case .found(let value, let data): return (value, data)
             case .scriptMissing: continue
             }
         }
         throw .redisReply("the session script could not be loaded")
     }
 
-    private func twoRoundTrips(sid: String, ttl: Int, redis: RedisExecutor) throws(GatewayError) -> (Int64, [UInt8]?)? {
-        let session = try redis.pipeline(
-            [RedisCommand("GET", "session:\(sid)"), RedisCommand("EXPIRE", "session:\(sid)", String(ttl))], label: "GET /api/data")
+    private func twoRoundTrips(key: String, ttl: Int, seal: SessionSeal, redis: RedisExecutor) throws(GatewayError) -> ([UInt8], [UInt8]?)?
+    {
+        let session = try redis.pipeline([RedisCommand("GET", key), RedisCommand("EXPIRE", key, String(ttl))], label: "GET /api/data")
         switch session[0] {
         case .null:
             return nil
-        case .bulk(let text):
-            guard let userID = Int64(String(decoding: text, as: UTF8.self)) else { throw .redisReply("malformed session value") }
-            let data = try redis.send(RedisCommand("GET", "user_data:\(userID)"), label: "GET /api/data")
-            return (userID, data.bytes)
+        case .bulk(let value):
+            guard let userID = seal.userID(fromSession: value, key: key) else { return (value, nil) }
+            let data = try redis.send(RedisCommand("GET", seal.userDataKey(userID)), label: "GET /api/data")
+            return (value, data.bytes)
         case .error(let message):
             throw .redisReply(message)
         case .array, .status, .integer:

@@ -219,7 +219,7 @@ import Testing
 
     @Test func theSessionExampleRunsOnTheClusterInTwoRoundTrips() throws {
         let harness = try harness()
-        let login = harness.request("POST", "/api/login", text: #"{"user_id": 5}"#)
+        let login = harness.request("POST", "/api/login", text: #"{"user_id": 5, "password": "demo-password"}"#)
         #expect(login.status == 200)
         let cookie = login.headers["set-cookie"] ?? ""
         let sid = String(cookie.dropFirst(4).prefix { $0 != ";" })

@@ -1,4 +1,5 @@
 import ConnectionPool
+import Crypto
 import Foundation
 import GatewayService
 import HTTPServer
@@ -10,14 +11,19 @@ import Testing
 /// The session-cache example end to end: login, cache-aside data, stampede protection,
 /// invalidation, negative caching, logout, Redis down.
 @Suite struct SessionHandlersTests {
-    /// A server of its own per test: session and user keys have fixed names (`user_data:{id}`).
+    /// A server of its own per test: session and user keys have fixed names (`__gateway:user_data:{id}`).
     let redis = RedisServer()
 
     func login(_ harness: GatewayHarness, user: Int) -> (sid: String, response: TestResponse) {
-        let response = harness.request("POST", "/api/login", text: #"{"user_id": \#(user)}"#)
+        let response = harness.request("POST", "/api/login", text: #"{"user_id": \#(user), "password": "demo-password"}"#)
         let cookie = response.headers["set-cookie"] ?? ""
         let sid = cookie.hasPrefix("sid=") ? String(cookie.dropFirst(4).prefix { $0 != ";" }) : ""
         return (sid, response)
+    }
+
+    /// Where a session lives: the SHA-256 of its id, under the reserved prefix.
+    func sessionKey(_ sid: String) -> String {
+        "__gateway:session:" + SHA256.hash(data: Array(sid.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     func stats(_ harness: GatewayHarness) -> [String: Any] {
@@ -34,8 +40,9 @@ import Testing
         let cookie = try #require(response.headers["set-cookie"])
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/") && !cookie.contains("Secure"))
         #expect(response.text.contains(#""session_id":"\#(sid)""#))
-        #expect(redis.command(["GET", "session:\(sid)"]) == "7")
-        #expect(Int(redis.command(["TTL", "session:\(sid)"])?.dropFirst() ?? "") ?? 0 > 1790)
+        #expect(redis.command(["GET", sessionKey(sid)])?.hasPrefix("7:") == true, "the user, sealed to the key")
+        #expect(redis.command(["EXISTS", "session:\(sid)"]) == ":0" && redis.command(["EXISTS", "__gateway:session:\(sid)"]) == ":0")
+        #expect(Int(redis.command(["TTL", sessionKey(sid)])?.dropFirst() ?? "") ?? 0 > 1790)
         #expect(login(harness, user: 100_000).response.status == 401, "unknown users cannot log in")
         #expect(harness.request("POST", "/api/login", text: "{}").status == 400)
         let secure = try GatewayHarness(redisURL: redis.url) { $0.session.secureCookie = true }
@@ -49,7 +56,7 @@ import Testing
         let (sid, _) = login(harness, user: 4)
         let session = [("Authorization", "Session \(sid)")]
         #expect(harness.request("GET", "/api/data", headers: session).status == 200, "loads the script")
-        redis.command(["DEL", "user_data:4"])
+        redis.command(["DEL", "__gateway:user_data:4"])
         let miss = harness.request("GET", "/api/data", headers: session)
         #expect(miss.status == 200 && miss.headers["x-cache"] == "miss" && miss.text.contains("user4@example.com"))
         #expect(harness.request("GET", "/api/data", headers: session).headers["x-cache"] == "hit")
@@ -62,8 +69,8 @@ import Testing
     @Test func dataIsAMissThenAHitAndTheSessionSlides() throws {
         let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 3)
-        redis.command(["DEL", "user_data:3"])
-        redis.command(["EXPIRE", "session:\(sid)", "100"])
+        redis.command(["DEL", "__gateway:user_data:3"])
+        redis.command(["EXPIRE", sessionKey(sid), "100"])
         let first = harness.request("GET", "/api/data", headers: [("Cookie", "theme=dark; sid=\(sid)")])
         #expect(first.status == 200)
         #expect(first.headers["x-cache"] == "miss")
@@ -71,8 +78,8 @@ import Testing
         let second = harness.request("GET", "/api/data", headers: [("Authorization", "Session \(sid)")])
         #expect(second.headers["x-cache"] == "hit")
         #expect(second.body == first.body)
-        #expect(Int(redis.command(["TTL", "session:\(sid)"])?.dropFirst() ?? "") ?? 0 > 1790, "the session TTL was refreshed")
-        #expect(Int(redis.command(["TTL", "user_data:3"])?.dropFirst() ?? "") ?? 0 > 3590)
+        #expect(Int(redis.command(["TTL", sessionKey(sid)])?.dropFirst() ?? "") ?? 0 > 1790, "the session TTL was refreshed")
+        #expect(Int(redis.command(["TTL", "__gateway:user_data:3"])?.dropFirst() ?? "") ?? 0 > 3590)
     }
 
     @Test func noValidSessionIs401() throws {
@@ -89,7 +96,7 @@ import Testing
         }
         let user = 42
         let (sid, _) = login(harness, user: user)
-        redis.command(["DEL", "user_data:\(user)"])
+        redis.command(["DEL", "__gateway:user_data:\(user)"])
         let readsBefore = stats(harness)["database_reads"] as? Int ?? -1
         let statuses = Mutex<[Int]>([])
         let start = DispatchSemaphore(value: 0)
@@ -135,7 +142,7 @@ import Testing
             $0.session.databasePath = path; $0.session.negativeCacheTTLSeconds = 30
         }
         let (sid, _) = login(harness, user: 9)
-        redis.command(["DEL", "user_data:9"])
+        redis.command(["DEL", "__gateway:user_data:9"])
         // Delete the user behind the gateway's back, in the origin database.
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -154,7 +161,7 @@ import Testing
             #expect(again.status == 404 && again.headers["x-cache"] == "hit")
         }
         #expect((stats(harness)["database_reads"] as? Int ?? -1) - readsBefore == 1, "the absence was cached")
-        let ttl = Int(redis.command(["TTL", "user_data:9"])?.dropFirst() ?? "") ?? 0
+        let ttl = Int(redis.command(["TTL", "__gateway:user_data:9"])?.dropFirst() ?? "") ?? 0
         #expect(ttl > 0 && ttl <= 30)
     }
 
@@ -164,7 +171,7 @@ import Testing
         let logout = harness.request("POST", "/api/logout", headers: [("Cookie", "sid=\(sid)")])
         #expect(logout.status == 204)
         #expect(logout.headers["set-cookie"]?.contains("Max-Age=0") == true)
-        #expect(redis.command(["EXISTS", "session:\(sid)"]) == ":0")
+        #expect(redis.command(["EXISTS", sessionKey(sid)]) == ":0")
         #expect(harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(sid)")]).status == 401)
     }
 
@@ -184,7 +191,7 @@ import Testing
     @Test func statsCountHitsMissesReadsAndJoins() throws {
         let harness = try GatewayHarness(redisURL: redis.url)
         let (sid, _) = login(harness, user: 11)
-        redis.command(["DEL", "user_data:11"])
+        redis.command(["DEL", "__gateway:user_data:11"])
         _ = harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(sid)")])
         _ = harness.request("GET", "/api/data", headers: [("Cookie", "sid=\(sid)")])
         let session = stats(harness)
