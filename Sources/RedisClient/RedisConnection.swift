@@ -39,7 +39,7 @@ public final class RedisConnection {
         self.context = context
         self.options = options
         replyBudget = .allocate(capacity: 1)
-        replyBudget.initialize(to: gw_redis_reply_budget(limit: max(options.maxReplyBytes, 0), used: 0, inner: nil))
+        replyBudget.initialize(to: gw_redis_reply_budget(limit: max(options.maxReplyBytes, 0), used: 0, over: 0, inner: nil))
         gw_redis_install_reply_budget(context, replyBudget)
     }
 
@@ -103,12 +103,56 @@ public final class RedisConnection {
         replyBudget.pointee.used = 0
         for command in commands {
             if budget == .eachReply { replyBudget.pointee.used = 0 }
-            let reply = try readReply()
+            let reply: RedisValue
+            do {
+                reply = try readReply()
+            } catch {
+                // The replies after this one are never read: the connection is out of step.
+                isBroken = true
+                throw error
+            }
             watch.ran(command.arguments, reply: reply)
             replies.append(reply)
         }
         watch.roundTripFinished()
         return replies
+    }
+
+    /// `pipeline` for independent requests sharing one round trip (each reply on its own budget),
+    /// keeping what arrived when the round trip fails midway: `received` holds one result per
+    /// reply read (in order), `failure` what broke the connection then (nil when every reply
+    /// arrived). A reply over the budget is read to its end without being built, so it is that
+    /// reply's own failure (`.replyTooLarge`) and the round trip goes on; only a string too large to
+    /// buffer breaks the connection, and then only the replies after it are lost. A failure before
+    /// anything was sent leaves `received` empty.
+    public func pipelineKeepingReplies(_ commands: [RedisCommand]) -> (received: [Result<RedisValue, RedisError>], failure: RedisError?) {
+        guard !isBroken, !isClosed else {
+            return ([], RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false))
+        }
+        var replies: [Result<RedisValue, RedisError>] = []
+        do throws(RedisError) {
+            try checkPeerStillOpen()
+            for command in commands {
+                try append(command)
+            }
+            try flush()
+            replies.reserveCapacity(commands.count)
+            for command in commands {
+                replyBudget.pointee.used = 0
+                do {
+                    let reply = try readReply()
+                    watch.ran(command.arguments, reply: reply)
+                    replies.append(.success(reply))
+                } catch  where error.kind == .replyTooLarge && !isBroken {
+                    watch.ran(command.arguments, reply: .null)  // it ran; only its reply was dropped
+                    replies.append(.failure(error))
+                }
+            }
+            watch.roundTripFinished()
+            return (replies, nil)
+        } catch {
+            return (replies, error)
+        }
     }
 
     /// Reads the next reply without sending anything: a message pushed on a subscribed connection.
@@ -148,11 +192,20 @@ public final class RedisConnection {
         var replies: [RedisValue] = []
         while true {
             var raw: UnsafeMutableRawPointer?
-            replyBudget.pointee.used = 0
+            // The budget runs across reads until a reply is complete (a large message arrives over
+            // many reads), and starts afresh for the next one.
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
             guard let raw else {
                 try checkPendingInput()
                 return replies
+            }
+            let over = replyBudget.pointee.over != 0
+            replyBudget.pointee.used = 0
+            replyBudget.pointee.over = 0
+            if over {
+                // A message over the budget, read to its end but not built: dropped, the link in step.
+                gw_redis_budget_free(raw)
+                continue
             }
             replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self)))
             freeReplyObject(raw)
@@ -248,6 +301,7 @@ public final class RedisConnection {
     /// behind it is allowed for.)
     private func readReply() throws(RedisError) -> RedisValue {
         var raw: UnsafeMutableRawPointer?
+        replyBudget.pointee.over = 0
         while true {
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
             if raw != nil { break }
@@ -258,6 +312,13 @@ public final class RedisConnection {
             isBroken = true
             throw RedisError(.protocolError, "no reply")
         }
+        if replyBudget.pointee.over != 0 {
+            // Read to its end but not built past the budget: dropped, the connection still in step.
+            gw_redis_budget_free(raw)
+            let error = tooLarge(mayHaveReachedRedis: true)
+            replyBudget.pointee.over = 0
+            throw error
+        }
         defer { freeReplyObject(raw) }
         return Self.value(of: raw.assumingMemoryBound(to: redisReply.self))
     }
@@ -266,7 +327,9 @@ public final class RedisConnection {
     /// what is left of the budget.
     private func checkPendingInput() throws(RedisError) {
         let budget = replyBudget.pointee
-        guard budget.limit > 0, budget.used + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
+        // Past the budget nothing is built, so only what the reader buffers still counts.
+        let built = budget.over != 0 ? 0 : budget.used
+        guard budget.limit > 0, built + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
         isBroken = true
         lastFailure = .replyTooLarge
         throw tooLarge(mayHaveReachedRedis: true)

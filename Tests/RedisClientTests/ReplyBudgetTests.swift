@@ -52,4 +52,32 @@ import Testing
         }
         #expect(!all.isReusable)
     }
+
+    /// Independent requests in one round trip (a pipelined sender's batch): an array over the
+    /// budget is read to its end without being built, so it fails alone and the connection stays in
+    /// step; the replies around it are whole, and the connection is lent again.
+    @Test func anArrayOverTheBudgetFailsAloneAndTheConnectionStaysInStep() throws {
+        let set = "budget-array:\(uniqueKey())"
+        let key = "budget-after:\(uniqueKey())"
+        _ = RedisServer.shared.command(["SADD", set, "a"])
+        _ = RedisServer.shared.command(["SET", key, "before"])
+        defer { _ = RedisServer.shared.command(["DEL", set, key]) }
+        let connection = try connection(budget: 64 * 1024)
+        let (received, failure) = connection.pipelineKeepingReplies([
+            RedisCommand("GET", key), RedisCommand("SRANDMEMBER", set, "-200000"), RedisCommand("SET", key, "after"),
+            RedisCommand("GET", key),
+        ])
+        #expect(failure == nil)
+        #expect(received.count == 4)
+        #expect((try? received[0].get())?.text == "before")
+        if case .failure(let error) = received[1] {
+            #expect(error.kind == .replyTooLarge)
+        } else {
+            Issue.record("200,000 elements were built")
+        }
+        #expect((try? received[2].get())?.text == "OK")
+        #expect((try? received[3].get())?.text == "after")
+        #expect(connection.isReusable, "in step: lent again")
+        #expect(try connection.send(RedisCommand("PING")).text == "PONG")
+    }
 }

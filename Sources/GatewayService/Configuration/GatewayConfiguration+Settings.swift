@@ -268,7 +268,7 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_MAX_REPLY_BYTES",
             "most memory one request's Redis replies may take while they are read (a batch's replies together; their strings, "
-                + "8 bytes per array element, 48 per value); past it 413 and the connection is closed. A JSON body may be twice this",
+                + "8 bytes per array element, 48 per value); past it 413, the rest read but never built. A JSON body may be twice this",
             current: { String($0.redis.maxReplyBytes) },
             apply: { $0.redis.maxReplyBytes = try SettingValue.integer($1, in: 4096...(1 << 32)) }),
         Setting(

@@ -140,22 +140,50 @@ final class PipelinedSender: Sendable {
     private func send(_ batch: [Job]) {
         let commands = batch.count == 1 ? batch[0].commands : batch.flatMap(\.commands)
         let deadline = batch.lazy.map(\.deadline).max() ?? PoolInstant.now()
-        let result: Outcome
+        let received: [Result<RedisValue, RedisError>]
+        let failure: BorrowError<RedisError>?
         do {
-            result = .success(
-                try pool.withConnection(label: "pipelined batch", deadline: deadline) { connection throws(RedisError) in
-                    try connection.pipeline(commands)
-                })
+            // A connection the round trip broke is not reusable: the pool closes it on return.
+            (received, failure) = try pool.withConnection(label: "pipelined batch", deadline: deadline) {
+                connection throws(RedisError) in
+                let outcome = connection.pipelineKeepingReplies(commands)
+                return (outcome.received, outcome.failure.map(BorrowError.operation))
+            }
         } catch {
-            result = .failure(error)
+            (received, failure) = ([], error)
         }
         var offset = 0
         for job in batch {
-            switch result {
-            case .success(let replies): job.completion(.success(Array(replies[offset..<offset + job.commands.count])))
-            case .failure(let error): job.completion(.failure(error))
+            let end = offset + job.commands.count
+            if end <= received.count {
+                // All its replies arrived; one over the budget is this request's failure alone.
+                let own = received[offset..<end]
+                var values: [RedisValue] = []
+                var ownFailure: RedisError?
+                for result in own {
+                    switch result {
+                    case .success(let value): values.append(value)
+                    case .failure(let error): ownFailure = ownFailure ?? error
+                    }
+                }
+                job.completion(ownFailure.map { .failure(.operation($0)) } ?? .success(values))
+            } else if let failure {
+                job.completion(.failure(Self.failure(failure, forJobFrom: offset, brokenAt: received.count)))
             }
-            offset += job.commands.count
+            offset = end
         }
+    }
+
+    /// What a job whose commands start at `offset` gets when the round trip broke at reply
+    /// `brokenAt`. A reply over the budget is its own request's failure; the requests after it get
+    /// a broken connection that may have run their commands (a read is re-sent, a write answers
+    /// that its outcome is unknown), never another request's "reply too large". Any other failure
+    /// (a timeout, Redis gone) is every request's own.
+    private static func failure(_ failure: BorrowError<RedisError>, forJobFrom offset: Int, brokenAt: Int) -> BorrowError<RedisError> {
+        guard case .operation(let error) = failure, error.kind == .replyTooLarge, offset > brokenAt else { return failure }
+        return .operation(
+            RedisError(
+                .connectionBroken, "the connection broke on an earlier reply of the same round trip (\(error.message))",
+                mayHaveReachedRedis: true))
     }
 }
