@@ -37,6 +37,10 @@ public final class Gateway: Sendable {
             ? PoolMetrics(poolName: configuration.redis.url.poolName, registry: registry)
             : PoolMetrics(poolName: configuration.redis.url.poolName)
         let factory = RedisConnectionFactory(options: configuration.redis)
+        // Redis' own command list, read by the first command request (on a thread that may wait),
+        // and again after a failover; each read also checks what the gateway's Redis user could
+        // run from a script.
+        let catalog = ServerCommandCatalog()
         let pubsub = PubSubHub(
             configuration: configuration.pubsub, metrics: PubSubMetrics(registry: registry), logger: logger,
             backoff: configuration.pool.reconnectBackoff, backoffCap: configuration.pool.reconnectBackoffCap,
@@ -78,6 +82,7 @@ public final class Gateway: Sendable {
                     onMove: {
                         metrics.masterChanged()
                         pubsub.masterMoved()
+                        catalog.forget()
                     })
             }
             self.follower = follower
@@ -100,10 +105,8 @@ public final class Gateway: Sendable {
         } catch {
             throw .database("cannot open \(configuration.session.databasePath): \(error)")
         }
-        // Redis' own command list, read by the first command request (on a thread that may wait);
-        // that first read also checks what the gateway's Redis user could run from a script.
         let permissionCheck = ScriptPermissionCheck(policy: policy)
-        let catalog = ServerCommandCatalog { [redis, logger] names in
+        catalog.afterEachRead { [redis, logger] names in
             let user = (try? redis.send(RedisCommand("ACL", "WHOAMI"), label: "script-permission-check"))?.text ?? "<the gateway's user>"
             ScriptPermissionCheck.log(permissionCheck.run(names, on: redis), user: user, to: logger)
         }

@@ -6,24 +6,34 @@ import Synchronization
 /// for the same read); a read that fails, Redis being down, fails those requests like any other call
 /// to a Redis that is down (503), and the next request reads again.
 ///
+/// After a failover (`forget()`) the next request reads the new master's list: it may run
+/// another version.
+///
 /// Threading: shared by every handler; at most one read runs at a time, others wait for it.
 final class ServerCommandCatalog: Sendable {
     private let known = Mutex<ServerCommandNames?>(nil)
     /// Held while a read runs, so concurrent first requests send one `COMMAND`, not one each.
     private let reading = Mutex<Void>(())
-    /// Runs once, after the first successful read, on the reading thread (before the names are
-    /// used): the script permission check.
-    private let onFirstRead: (@Sendable (ServerCommandNames) -> Void)?
+    /// Runs after each successful read, on the reading thread (before the names are used): the
+    /// script permission check. Set once, after the catalog is made.
+    private let onRead = Mutex<(@Sendable (ServerCommandNames) -> Void)?>(nil)
 
-    /// Empty until the first read, after which `onFirstRead` runs.
-    init(onFirstRead: (@Sendable (ServerCommandNames) -> Void)? = nil) {
-        self.onFirstRead = onFirstRead
-    }
+    /// Empty until the first read.
+    init() {}
 
     /// A catalog that already knows `names` (tests).
     init(names: ServerCommandNames) {
-        onFirstRead = nil
         known.withLock { $0 = names }
+    }
+
+    /// Runs `body` after every read of the list (the first, and each after `forget()`).
+    func afterEachRead(_ body: @escaping @Sendable (ServerCommandNames) -> Void) {
+        onRead.withLock { $0 = body }
+    }
+
+    /// Drops the list, so the next request reads it again (the master changed).
+    func forget() {
+        known.withLock { $0 = nil }
     }
 
     /// The names when already read; nil before.
@@ -38,7 +48,7 @@ final class ServerCommandCatalog: Sendable {
         return try reading.withLock { _ throws(GatewayError) -> ServerCommandNames in
             if let names = current { return names }
             let names = try ServerCommandNames(commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names"))
-            onFirstRead?(names)
+            onRead.withLock { $0 }?(names)
             known.withLock { $0 = names }
             return names
         }
