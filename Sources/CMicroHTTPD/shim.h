@@ -124,13 +124,13 @@ static void *_Nullable gw_mhd_watchdog_loop(void *_Nullable argument) {
             uint64_t deadline = atomic_load(&entry->deadline_ns);
             if (deadline == 0 || now < deadline) continue;
             atomic_store(&entry->deadline_ns, 0);
+            atomic_fetch_add(&watchdog->timed_out, 1);  // counted before the client can see the close
             // No response is queued while a request arrives, so nothing else writes to the socket.
             if (atomic_load(&entry->arriving)) {
                 (void)send(entry->fd, gw_mhd_request_timeout_response, sizeof(gw_mhd_request_timeout_response) - 1,
                            MSG_DONTWAIT | MSG_NOSIGNAL);
             }
             shutdown(entry->fd, SHUT_RDWR);
-            atomic_fetch_add(&watchdog->timed_out, 1);
         }
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

@@ -114,6 +114,20 @@ import Testing
         #expect(server.handled == ["GET /a", "POST /c"])
     }
 
+    /// What libmicrohttpd 0.9.75 hides from the gateway, pinned down so a change shows: bare-LF
+    /// line endings are accepted, and an obs-fold continuation is glued onto the field's name, so
+    /// a folded `Transfer-Encoding` is never obeyed (the request is framed by its Content-Length).
+    @Test func bareLineFeedsAreAcceptedAndAFoldedTransferEncodingIsIgnored() throws {
+        let server = try CountingServer()
+        let bare = try exchange("GET /bare HTTP/1.1\nHost: localhost\nConnection: close\n\n", port: server.port)
+        #expect(firstResponse(bare)?.status == 200)
+        let folded = try exchange(
+            "POST /folded HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n x\r\nConnection: close\r\n\r\nok",
+            port: server.port)
+        #expect(firstResponse(folded)?.text == "ok 2", "framed by Content-Length")
+        #expect(server.handled == ["GET /bare", "POST /folded"])
+    }
+
     /// The review's 6 GB chunked body read whole before a 413: now the 413 comes at the limit and
     /// the rest is never read.
     @Test func aChunkedBodyOverTheLimitIs413AndTheRestIsNeverRead() throws {
