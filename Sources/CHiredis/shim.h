@@ -5,6 +5,7 @@
 // redisCommand family is never called.
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
+#include <sys/socket.h>
 
 /// Bytes written by redisAppendCommandArgv but not yet flushed to the socket.
 static inline size_t gw_redis_pending_output(const redisContext *_Nonnull c) {
@@ -46,48 +47,116 @@ static redisReply gw_redis_over_budget_reply = { REDIS_REPLY_NIL, 0, 0, NULL, 0,
 
 static inline void *_Nonnull gw_redis_over_budget(void) { return &gw_redis_over_budget_reply; }
 
-/// Charges `bytes`; 0 once the reply is past its budget (nothing more may be built).
-static inline int gw_redis_charge(const redisReadTask *_Nonnull task, size_t bytes) {
+/// How far past its budget a reply is still read through (unbuilt) before the connection is given
+/// up instead: reading costs time, and a reply can be gigabytes (`LRANGE huge 0 -1`). Past the
+/// budget a value is counted at about its size on the wire (its bytes + GW_REDIS_WIRE_OVERHEAD),
+/// since nothing is allocated for it.
+enum { GW_REDIS_DRAIN_FACTOR = 8, GW_REDIS_WIRE_OVERHEAD = 16 };
+
+/// Charges a value that would take `built` bytes to build and `wire` bytes to read through: 1 to
+/// build it, 0 to replace it with the marker (the reply is past its budget), -1 to fail the reader
+/// (more than GW_REDIS_DRAIN_FACTOR times the budget read).
+static inline int gw_redis_charge(const redisReadTask *_Nonnull task, size_t built, size_t wire) {
     gw_redis_reply_budget *budget = (gw_redis_reply_budget *)task->privdata;
     if (budget == NULL || budget->limit == 0) return 1;
-    if (budget->over) return 0;
-    budget->used += bytes + GW_REDIS_REPLY_OVERHEAD;
-    if (budget->used <= budget->limit) return 1;
-    budget->over = 1;
-    return 0;
+    if (!budget->over) {
+        if (budget->used + built + GW_REDIS_REPLY_OVERHEAD <= budget->limit) {
+            budget->used += built + GW_REDIS_REPLY_OVERHEAD;
+            return 1;
+        }
+        budget->over = 1;
+    }
+    budget->used += wire + GW_REDIS_WIRE_OVERHEAD;
+    return budget->used / GW_REDIS_DRAIN_FACTOR > budget->limit ? -1 : 0;
 }
 
-/// Whether `task` belongs to a value already replaced (its parent was never built).
-static inline int gw_redis_parent_skipped(const redisReadTask *_Nonnull task) {
-    return task->parent != NULL && task->parent->obj == gw_redis_over_budget();
+/// What a create function does: build (1), return the marker (0), or fail the reader (-1).
+static inline int gw_redis_decide(const redisReadTask *_Nonnull task, size_t built, size_t wire) {
+    // A value inside one already replaced is never built, whatever is left of the budget.
+    if (task->parent != NULL && task->parent->obj == gw_redis_over_budget()) {
+        gw_redis_reply_budget *budget = (gw_redis_reply_budget *)task->privdata;
+        if (budget != NULL && budget->limit > 0) budget->over = 1;
+        int charge = gw_redis_charge(task, built, wire);
+        return charge < 0 ? -1 : 0;
+    }
+    return gw_redis_charge(task, built, wire);
 }
 
 static void *_Nullable gw_redis_budget_string(const redisReadTask *_Nonnull task, char *_Nonnull str, size_t len) {
-    if (gw_redis_parent_skipped(task) || !gw_redis_charge(task, len)) return gw_redis_over_budget();
-    return ((gw_redis_reply_budget *)task->privdata)->inner->createString(task, str, len);
+    switch (gw_redis_decide(task, len, len)) {
+    case 1: return ((gw_redis_reply_budget *)task->privdata)->inner->createString(task, str, len);
+    case 0: return gw_redis_over_budget();
+    default: return NULL;
+    }
 }
 
 static void *_Nullable gw_redis_budget_array(const redisReadTask *_Nonnull task, int elements) {
-    if (gw_redis_parent_skipped(task) || !gw_redis_charge(task, elements > 0 ? (size_t)elements * sizeof(void *) : 0)) {
-        return gw_redis_over_budget();
+    switch (gw_redis_decide(task, elements > 0 ? (size_t)elements * sizeof(void *) : 0, 0)) {
+    case 1: return ((gw_redis_reply_budget *)task->privdata)->inner->createArray(task, elements);
+    case 0: return gw_redis_over_budget();
+    default: return NULL;
     }
-    return ((gw_redis_reply_budget *)task->privdata)->inner->createArray(task, elements);
 }
 
 static void *_Nullable gw_redis_budget_integer(const redisReadTask *_Nonnull task, long long value) {
-    if (gw_redis_parent_skipped(task) || !gw_redis_charge(task, 0)) return gw_redis_over_budget();
-    return ((gw_redis_reply_budget *)task->privdata)->inner->createInteger(task, value);
+    switch (gw_redis_decide(task, 0, 0)) {
+    case 1: return ((gw_redis_reply_budget *)task->privdata)->inner->createInteger(task, value);
+    case 0: return gw_redis_over_budget();
+    default: return NULL;
+    }
 }
 
 static void *_Nullable gw_redis_budget_nil(const redisReadTask *_Nonnull task) {
-    if (gw_redis_parent_skipped(task) || !gw_redis_charge(task, 0)) return gw_redis_over_budget();
-    return ((gw_redis_reply_budget *)task->privdata)->inner->createNil(task);
+    switch (gw_redis_decide(task, 0, 0)) {
+    case 1: return ((gw_redis_reply_budget *)task->privdata)->inner->createNil(task);
+    case 0: return gw_redis_over_budget();
+    default: return NULL;
+    }
 }
 
 /// Frees a reply the reader built, never the marker.
 static void gw_redis_budget_free(void *_Nullable reply) {
     if (reply == NULL || reply == gw_redis_over_budget()) return;
     freeReplyObject(reply);
+}
+
+/// When the reader is waiting for the rest of a string longer than `allowance` (what is left of
+/// the reply's budget): reads the rest of that string from the socket and throws it away, puts a
+/// nil where the reader expects the string, and marks the reply over its budget. The connection
+/// stays in step, and no memory is taken for the string. Returns 1 when it skipped, 0 when the
+/// reader is not at such a string (or the string is too long to be worth reading through: more
+/// than GW_REDIS_DRAIN_FACTOR times the budget), -1 when the socket failed meanwhile (errno set).
+static inline int gw_redis_skip_long_string(redisContext *_Nonnull c, gw_redis_reply_budget *_Nonnull budget, size_t allowance) {
+    redisReader *r = c->reader;
+    if (r == NULL || r->ridx < 0 || r->rstack[r->ridx].type != REDIS_REPLY_STRING) return 0;
+    // The reader took the '$' and waits at the length: "<digits>\r\n<bytes>\r\n".
+    const char *p = r->buf + r->pos;
+    size_t available = r->len - r->pos;
+    size_t digits = 0;
+    unsigned long long length = 0;
+    while (digits < available && p[digits] >= '0' && p[digits] <= '9' && digits < 19) {
+        length = length * 10 + (unsigned long long)(p[digits] - '0');
+        digits++;
+    }
+    if (digits == 0 || digits + 2 > available || p[digits] != '\r' || p[digits + 1] != '\n') return 0;
+    size_t header = digits + 2;
+    unsigned long long need = length + 2;
+    unsigned long long have = available - header;
+    if (have >= need || length <= allowance) return 0;
+    if (budget->limit > 0 && length / GW_REDIS_DRAIN_FACTOR > budget->limit) return 0;
+    unsigned long long rest = need - have;
+    char scratch[16384];
+    while (rest > 0) {
+        ssize_t n = recv(c->fd, scratch, rest < sizeof(scratch) ? (size_t)rest : sizeof(scratch), 0);
+        if (n <= 0) return -1;
+        rest -= (unsigned long long)n;
+    }
+    // Drop what the reader holds of the string, then feed it a nil in its place.
+    sdsIncrLen(r->buf, -(int)(sdslen(r->buf) - r->pos));
+    r->len = sdslen(r->buf);
+    budget->over = 1;
+    budget->used += (size_t)length;
+    return redisReaderFeed(r, "-1\r\n", 4) == REDIS_OK ? 1 : -1;
 }
 
 /// Puts `budget` in front of the context's reader (its privdata reaches every read task). The

@@ -123,7 +123,8 @@ static void *_Nullable gw_mhd_watchdog_loop(void *_Nullable argument) {
         for (gw_mhd_watch_entry *entry = watchdog->head; entry != NULL; entry = entry->next) {
             uint64_t deadline = atomic_load(&entry->deadline_ns);
             if (deadline == 0 || now < deadline) continue;
-            atomic_store(&entry->deadline_ns, 0);
+            // Lost to the request arriving (or completing) at this very moment: leave it be.
+            if (!atomic_compare_exchange_strong(&entry->deadline_ns, &deadline, 0)) continue;
             atomic_fetch_add(&watchdog->timed_out, 1);  // counted before the client can see the close
             // No response is queued while a request arrives, so nothing else writes to the socket.
             if (atomic_load(&entry->arriving)) {
@@ -161,13 +162,20 @@ static inline gw_mhd_watchdog *_Nullable gw_mhd_watchdog_start(unsigned int wait
     return watchdog;
 }
 
-/// Stops and frees the watchdog; call after every daemon using it has stopped.
+/// Stops the watchdog thread (after every daemon using it has stopped); idempotent. Its counter
+/// stays readable until `gw_mhd_watchdog_free`.
 static inline void gw_mhd_watchdog_stop(gw_mhd_watchdog *_Nonnull watchdog) {
     pthread_mutex_lock(&watchdog->lock);
+    int running = watchdog->running;
     watchdog->running = 0;
     pthread_cond_signal(&watchdog->wake);
     pthread_mutex_unlock(&watchdog->lock);
-    pthread_join(watchdog->thread, NULL);
+    if (running) pthread_join(watchdog->thread, NULL);
+}
+
+/// Stops the watchdog if it runs, and frees it.
+static inline void gw_mhd_watchdog_free(gw_mhd_watchdog *_Nonnull watchdog) {
+    gw_mhd_watchdog_stop(watchdog);
     pthread_cond_destroy(&watchdog->wake);
     pthread_mutex_destroy(&watchdog->lock);
     free(watchdog);

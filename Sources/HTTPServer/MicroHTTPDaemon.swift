@@ -178,6 +178,10 @@ private final class DaemonCore: Sendable {
     var watchdogPointer: UnsafeMutablePointer<gw_mhd_watchdog> {
         UnsafeMutablePointer(bitPattern: watchdog)!
     }
+
+    deinit {
+        gw_mhd_watchdog_free(watchdogPointer)  // stopped by `stop()` already, or never started a daemon
+    }
 }
 
 // MARK: C callbacks

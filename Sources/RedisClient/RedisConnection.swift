@@ -101,6 +101,9 @@ public final class RedisConnection {
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         replyBudget.pointee.used = 0
+        let limit = replyBudget.pointee.limit
+        if budget == .unbounded { replyBudget.pointee.limit = 0 }
+        defer { replyBudget.pointee.limit = limit }
         for command in commands {
             if budget == .eachReply { replyBudget.pointee.used = 0 }
             let reply: RedisValue
@@ -203,7 +206,9 @@ public final class RedisConnection {
             replyBudget.pointee.used = 0
             replyBudget.pointee.over = 0
             if over {
-                // A message over the budget, read to its end but not built: dropped, the link in step.
+                // A message over the budget, read to its end: what was built of it comes through,
+                // the rest as nil (a payload is never nil otherwise), and the link stays in step.
+                if raw != gw_redis_over_budget() { replies.append(Self.value(of: raw.assumingMemoryBound(to: redisReply.self))) }
                 gw_redis_budget_free(raw)
                 continue
             }
@@ -327,9 +332,28 @@ public final class RedisConnection {
     /// what is left of the budget.
     private func checkPendingInput() throws(RedisError) {
         let budget = replyBudget.pointee
+        guard budget.limit > 0 else { return }
+        // A string longer than what is left of the budget is read through and thrown away (the
+        // reader gets a nil in its place), so the connection stays in step without buffering it.
+        let allowance = budget.over != 0 ? 0 : budget.limit - min(budget.used, budget.limit)
+        switch gw_redis_skip_long_string(context, replyBudget, allowance) {
+        case 1:
+            return
+        case -1:
+            let savedErrno = errno
+            isBroken = true
+            let timedOut = savedErrno == EAGAIN || savedErrno == EWOULDBLOCK
+            lastFailure = timedOut ? .timeout : .io
+            throw RedisError(
+                timedOut ? .timeout : .io,
+                timedOut ? "Redis did not answer within \(options.socketTimeout)" : "I/O error while skipping a long reply",
+                mayHaveReachedRedis: true)
+        default:
+            break
+        }
         // Past the budget nothing is built, so only what the reader buffers still counts.
         let built = budget.over != 0 ? 0 : budget.used
-        guard budget.limit > 0, built + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
+        guard built + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
         isBroken = true
         lastFailure = .replyTooLarge
         throw tooLarge(mayHaveReachedRedis: true)

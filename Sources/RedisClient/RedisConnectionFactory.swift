@@ -42,9 +42,11 @@ public struct RedisConnectionFactory: ConnectionFactory {
     /// A connection outside the pool for the gateway's own commands to a Redis that may be busy
     /// running a script, where Redis answers only AUTH and the kill commands: AUTH only (no SELECT,
     /// no CLIENT SETNAME, no ROLE check), to the address the pool dials (with Sentinels, the master
-    /// last found; with cluster seeds, the first).
-    public func bareConnection() throws -> RedisConnection {
+    /// last found; with cluster seeds, the first). Every read waits up to `patience`: a busy Redis
+    /// answers even AUTH only once the script has run `busy-reply-threshold`.
+    public func bareConnection(patience: Duration) throws -> RedisConnection {
         var target = options
+        target.socketTimeout = patience
         if let seed = options.url.cluster?.first {
             target = options.at(seed)
         } else if let locator {

@@ -10,8 +10,9 @@ public struct RedisConnectionOptions: Sendable, Equatable {
     public var clientName: String? = "redis-gateway"
     /// The most memory one reply (or one round trip's replies, `ReplyBudgetScope.allReplies`) may
     /// take while it is read (each string's bytes, 8 bytes per array element, 48 per value); past it
-    /// the read fails with `.replyTooLarge` and breaks the connection, before a large string is
-    /// buffered whole. 0: unbounded.
+    /// nothing more is built, the reply is read through (long strings thrown away unbuffered) and
+    /// fails with `.replyTooLarge`, the connection still in step; past 8 times it the connection is
+    /// given up. 0: unbounded.
     public var maxReplyBytes = 16 << 20
 
     /// Defaults: redis://127.0.0.1:6379/0, 1 s connect and socket timeouts, 16 MiB per reply.

@@ -6,4 +6,7 @@ public enum ReplyBudgetScope: Sendable, Equatable {
     /// All replies together: the round trip is one request's batch (`/pipeline`), whose replies
     /// all end up in one response.
     case allReplies
+    /// No bound: the gateway's own reads of what Redis is (`COMMAND`, `CLUSTER SHARDS`), whose
+    /// size no caller chooses, and which the gateway cannot work without.
+    case unbounded
 }

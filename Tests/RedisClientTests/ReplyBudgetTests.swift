@@ -15,7 +15,8 @@ import Testing
 
     /// hiredis keeps a string in its buffer until all of it has arrived: without the check between
     /// reads, an 8 MiB value would be buffered whole before the budget saw it (a 33-byte
-    /// `SETRANGE k 536870911 x` makes a 512 MB one).
+    /// `SETRANGE k 536870911 x` makes a 512 MB one). More than 8 times the budget is not worth
+    /// reading through: the connection is given up.
     @Test func aStringLargerThanTheBudgetFailsBeforeItIsBuffered() throws {
         let key = "budget-string:\(uniqueKey())"
         _ = RedisServer.shared.command(["SETRANGE", key, String(8 << 20), "x"])
@@ -64,11 +65,11 @@ import Testing
         defer { _ = RedisServer.shared.command(["DEL", set, key]) }
         let connection = try connection(budget: 64 * 1024)
         let (received, failure) = connection.pipelineKeepingReplies([
-            RedisCommand("GET", key), RedisCommand("SRANDMEMBER", set, "-200000"), RedisCommand("SET", key, "after"),
+            RedisCommand("GET", key), RedisCommand("SRANDMEMBER", set, "-2000"), RedisCommand("SET", key, "after"),
             RedisCommand("GET", key),
         ])
         #expect(failure == nil)
-        #expect(received.count == 4)
+        try #require(received.count == 4)
         #expect((try? received[0].get())?.text == "before")
         if case .failure(let error) = received[1] {
             #expect(error.kind == .replyTooLarge)
@@ -79,5 +80,33 @@ import Testing
         #expect((try? received[3].get())?.text == "after")
         #expect(connection.isReusable, "in step: lent again")
         #expect(try connection.send(RedisCommand("PING")).text == "PONG")
+    }
+
+    /// A string longer than the budget (but within 8 times it) is read through and thrown away:
+    /// the reader never buffers it, the request fails alone, and the connection stays in step,
+    /// also when the string sits inside an array.
+    @Test func aStringLongerThanTheBudgetIsSkippedAndTheConnectionStaysInStep() throws {
+        let big = "budget-long:\(uniqueKey())"
+        let small = "budget-small:\(uniqueKey())"
+        _ = RedisServer.shared.command(["SETRANGE", big, String(256 * 1024), "x"])
+        _ = RedisServer.shared.command(["SET", small, "s"])
+        defer { _ = RedisServer.shared.command(["DEL", big, small]) }
+        let connection = try connection(budget: 64 * 1024)
+        let (received, failure) = connection.pipelineKeepingReplies([
+            RedisCommand("GET", small), RedisCommand("GET", big), RedisCommand("MGET", small, big, small), RedisCommand("GET", small),
+        ])
+        #expect(failure == nil)
+        try #require(received.count == 4)
+        #expect((try? received[0].get())?.text == "s" && (try? received[3].get())?.text == "s")
+        for index in [1, 2] {
+            if case .failure(let error) = received[index] {
+                #expect(error.kind == .replyTooLarge)
+            } else {
+                Issue.record("reply \(index) was built")
+            }
+        }
+        #expect(connection.unparsedInputBytes < 64 * 1024)
+        #expect(connection.isReusable)
+        #expect(try connection.send(RedisCommand("GET", small)).text == "s")
     }
 }

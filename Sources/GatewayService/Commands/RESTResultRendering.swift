@@ -53,6 +53,7 @@ enum RESTResultRendering {
         _ value: RedisValue, encoding: Encoding, maxBytes: Int, to output: inout [UInt8]
     ) throws(GatewayError) {
         if case .error(let message) = value {
+            try reserve(message.utf8, encoding: .text, maxBytes: maxBytes, in: output)
             output.append(contentsOf: #"{"error":"#.utf8)
             JSONString.appendQuoted(message.utf8, to: &output)
         } else {
@@ -71,6 +72,7 @@ enum RESTResultRendering {
         case .null:
             output.append(contentsOf: "null".utf8)
         case .status(let text):
+            try reserve(text.utf8, encoding: encoding, maxBytes: maxBytes, in: output)
             if encoding == .base64, text != "OK" {
                 JSONString.appendQuoted(Data(text.utf8).base64EncodedString().utf8, to: &output)
             } else {
@@ -87,6 +89,7 @@ enum RESTResultRendering {
                 JSONString.appendQuoted(String(decoding: bytes, as: UTF8.self).utf8, to: &output)  // U+FFFD for invalid UTF-8
             }
         case .error(let message):
+            try reserve(message.utf8, encoding: .text, maxBytes: maxBytes, in: output)
             JSONString.appendQuoted(message.utf8, to: &output)  // an error nested in an array reply: never encoded
         case .array(let elements):
             output.append(UInt8(ascii: "["))
@@ -101,7 +104,9 @@ enum RESTResultRendering {
     /// Throws 413 when `bytes`, rendered, would take `output` past `maxBytes`. The exact length is
     /// measured only when the worst case (6 bytes per byte) would not fit, so small values cost one
     /// comparison.
-    private static func reserve(_ bytes: [UInt8], encoding: Encoding, maxBytes: Int, in output: [UInt8]) throws(GatewayError) {
+    private static func reserve(
+        _ bytes: some Collection<UInt8>, encoding: Encoding, maxBytes: Int, in output: [UInt8]
+    ) throws(GatewayError) {
         let room = maxBytes - output.count
         guard bytes.count.multipliedReportingOverflow(by: 6).partialValue + 2 > room else { return }
         let needed: Int

@@ -47,7 +47,9 @@ final class ServerCommandCatalog: Sendable {
         if let names = current { return names }
         return try reading.withLock { _ throws(GatewayError) -> ServerCommandNames in
             if let names = current { return names }
-            let names = try ServerCommandNames(commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names"))
+            // Unbounded: its size is the server's, never a caller's, and nothing works without it.
+            let names = try ServerCommandNames(
+                commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names", budget: .unbounded))
             onRead.withLock { $0 }?(names)
             known.withLock { $0 = names }
             return names

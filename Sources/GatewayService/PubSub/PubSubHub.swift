@@ -138,11 +138,17 @@ final class PubSubHub: Sendable {
             }
             switch (String(decoding: kind, as: UTF8.self), parts.count) {
             case ("message", 3):
-                guard let channel = parts[1].bytes, let payload = parts[2].bytes else { continue }
-                gather(Topic(kind: .channel, name: channel), fields: [kind, channel, payload], into: &batch)
+                guard let channel = parts[1].bytes else { continue }
+                // A nil payload: the message was larger than the reply budget and was read through unbuilt.
+                let payload = parts[2].bytes ?? []
+                gather(
+                    Topic(kind: .channel, name: channel), fields: [kind, channel, payload], overBudget: parts[2].bytes == nil, into: &batch)
             case ("pmessage", 4):
-                guard let pattern = parts[1].bytes, let channel = parts[2].bytes, let payload = parts[3].bytes else { continue }
-                gather(Topic(kind: .pattern, name: pattern), fields: [kind, pattern, channel, payload], into: &batch)
+                guard let pattern = parts[1].bytes, let channel = parts[2].bytes else { continue }
+                let payload = parts[3].bytes ?? []
+                gather(
+                    Topic(kind: .pattern, name: pattern), fields: [kind, pattern, channel, payload], overBudget: parts[3].bytes == nil,
+                    into: &batch)
             case ("subscribe", 3), ("psubscribe", 3):
                 guard let name = parts[1].bytes else { continue }
                 flush(&batch)  // messages before the confirmation go first
@@ -163,7 +169,7 @@ final class PubSubHub: Sendable {
 
     /// Formats a message once (and once more in base64 if a stream wants it) and adds it to the
     /// batch of every stream in its audience.
-    private func gather(_ topic: Topic, fields: [[UInt8]], into batch: inout Batch) {
+    private func gather(_ topic: Topic, fields: [[UInt8]], overBudget: Bool = false, into batch: inout Batch) {
         metrics.messageReceived()
         let audience = registry.withLock { $0.audience(of: topic) }
         guard !audience.isEmpty else { return }
@@ -178,13 +184,14 @@ final class PubSubHub: Sendable {
             } else {
                 event = plain
             }
-            if event.count > stream.capacity {
+            if overBudget || event.count > stream.capacity {
                 // No stream could ever hold it: a fast reader is not dropped for it, it is told.
                 if skipped == nil {
-                    skipped = ServerSentEvent.named(
-                        "skipped",
-                        [Array("skipped".utf8)] + fields.dropFirst().dropLast()
-                            + [Array("a message of \(event.count) bytes, larger than the stream's buffer (GATEWAY_SSE_BUFFER_BYTES)".utf8)])
+                    let why =
+                        overBudget
+                        ? "a message larger than the gateway's reply budget (GATEWAY_MAX_REPLY_BYTES)"
+                        : "a message of \(event.count) bytes, larger than the stream's buffer (GATEWAY_SSE_BUFFER_BYTES)"
+                    skipped = ServerSentEvent.named("skipped", [Array("skipped".utf8)] + fields.dropFirst().dropLast() + [Array(why.utf8)])
                     metrics.messageSkipped()
                 }
                 event = skipped!

@@ -100,14 +100,17 @@ public final class RedisExecutor: Sendable {
 
     /// Sends `commands` as one pipeline on one borrowed connection and returns their replies
     /// (on a cluster: one pipeline per node, replies in order). `label` names the caller (the route)
-    /// in leak reports.
-    public func pipeline(_ commands: [RedisCommand], label: String) throws(GatewayError) -> [RedisValue] {
+    /// in leak reports. The replies share one reply budget (`budget`: `.unbounded` for the
+    /// gateway's own reads of what Redis is, such as `COMMAND`).
+    public func pipeline(_ commands: [RedisCommand], label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError)
+        -> [RedisValue]
+    {
         switch topology {
         case .single(let pool):
-            return try pipeline(commands, on: pool, label: label, onResend: onResend)
+            return try pipeline(commands, on: pool, label: label, budget: budget, onResend: onResend)
         case .cluster(let cluster):
             return try ClusterDispatch(topology: cluster).pipeline(commands) { node, share throws(GatewayError) in
-                try pipeline(share, on: node.pool, label: label, onResend: node.metrics.resent)
+                try pipeline(share, on: node.pool, label: label, budget: budget, onResend: node.metrics.resent)
             }
         }
     }
@@ -119,12 +122,15 @@ public final class RedisExecutor: Sendable {
     }
 
     private func pipeline(
-        _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, onResend: (RedisError) -> Void
+        _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope = .allReplies,
+        onResend: (RedisError) -> Void
     ) throws(GatewayError) -> [RedisValue] {
         let sent = withReplicaWait(commands)
         var attempt = 1
         while true {
-            switch verdict(on: borrowAndSend(sent, on: pool, label: label), sent: sent, commandCount: commands.count, attempt: attempt) {
+            switch verdict(
+                on: borrowAndSend(sent, on: pool, label: label, budget: budget), sent: sent, commandCount: commands.count, attempt: attempt)
+            {
             case .finished(let result):
                 afterTimeout(result, sent, on: pool)
                 return try result.get()
@@ -274,20 +280,20 @@ public final class RedisExecutor: Sendable {
     }
 
     /// Sends one command and returns its reply; an error reply throws `.redisReply`.
-    public func send(_ command: RedisCommand, label: String) throws(GatewayError) -> RedisValue {
-        let reply = try pipeline([command], label: label)[0]
+    public func send(_ command: RedisCommand, label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError) -> RedisValue {
+        let reply = try pipeline([command], label: label, budget: budget)[0]
         if let message = reply.errorMessage { throw .redisReply(message) }
         return reply
     }
 
-    private func borrowAndSend(_ commands: [RedisCommand], on pool: RedisConnectionPool, label: String) -> Result<
-        [RedisValue], BorrowError<RedisError>
-    > {
+    private func borrowAndSend(_ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope)
+        -> Result<[RedisValue], BorrowError<RedisError>>
+    {
         do {
             return .success(
                 try pool.withConnection(label: label) { connection throws(RedisError) in
                     // One request's commands: their replies share one budget.
-                    try connection.pipeline(commands, budget: .allReplies)
+                    try connection.pipeline(commands, budget: budget)
                 })
         } catch {
             return .failure(error)

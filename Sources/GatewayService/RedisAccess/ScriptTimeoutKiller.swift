@@ -59,7 +59,7 @@ public final class ScriptTimeoutKiller: Sendable {
     private func run(_ kill: RedisCommand, factory: RedisConnectionFactory) {
         let connection: RedisConnection
         do {
-            connection = try factory.bareConnection()
+            connection = try factory.bareConnection(patience: patience)
         } catch {
             return logger.warning(
                 "a script outlived its request, and no side connection could be opened to kill it",

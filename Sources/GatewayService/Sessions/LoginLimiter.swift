@@ -42,6 +42,12 @@ struct LoginLimiter: Sendable {
         return 'ok'
         """
 
+    /// What an address counts as: itself for IPv4, its /64 for IPv6 (one host is given a /64).
+    static func counted(_ address: ClientAddress) -> String {
+        if address.high == 0, address.low >> 32 == 0xFFFF { return address.description }
+        return String(address.high, radix: 16) + "::/64"
+    }
+
     /// Counts one attempt for `userID` from `address` (all unknown addresses count as one), or
     /// refuses it with how long until the window lets one through.
     func attempt(userID: Int64, from address: ClientAddress?, redis: RedisExecutor, now: Date = Date()) throws(GatewayError) {
@@ -49,7 +55,7 @@ struct LoginLimiter: Sendable {
         let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
         let index = nowMilliseconds / windowMilliseconds
         let elapsed = nowMilliseconds % windowMilliseconds
-        let addressKey = prefix + "{login}:address:" + (address?.description ?? "unknown")
+        let addressKey = prefix + "{login}:address:" + (address.map(Self.counted) ?? "unknown")
         let userKey = prefix + "{login}:user:" + String(userID)
         let reply = try redis.send(
             RedisCommand(

@@ -23,13 +23,17 @@ public enum ClusterDiscovery {
                 defer { connection.close() }
                 var layout = try ClusterLayout(shards: try shards(connection), fallbackHost: address.host)
                 if layout.ranges.isEmpty {
-                    layout = try ClusterLayout(slots: try connection.send(RedisCommand("CLUSTER", "SLOTS")), fallbackHost: address.host)
+                    layout = try ClusterLayout(
+                        slots: try connection.pipeline([RedisCommand("CLUSTER", "SLOTS")], budget: .unbounded)[0],
+                        fallbackHost: address.host)
                 }
                 guard layout.coveredSlots > 0 else {
                     lastError = RedisError(.protocolError, "\(address) serves no slots (is it in a cluster?)")
                     continue
                 }
-                let specs = readKeySpecs ? try CommandKeySpecs(commandReply: try connection.send(RedisCommand("COMMAND"))) : nil
+                let specs =
+                    readKeySpecs
+                    ? try CommandKeySpecs(commandReply: try connection.pipeline([RedisCommand("COMMAND")], budget: .unbounded)[0]) : nil
                 return Found(layout: layout, answeredBy: address, keySpecs: specs)
             } catch {
                 lastError = error
@@ -41,7 +45,7 @@ public enum ClusterDiscovery {
     /// `CLUSTER SHARDS`, or an empty array when the server does not know it (then `CLUSTER SLOTS`
     /// is asked); an error reply such as "cluster support disabled" throws.
     private static func shards(_ connection: RedisConnection) throws(RedisError) -> RedisValue {
-        let reply = try connection.send(RedisCommand("CLUSTER", "SHARDS"))
+        let reply = try connection.pipeline([RedisCommand("CLUSTER", "SHARDS")], budget: .unbounded)[0]
         if let message = reply.errorMessage {
             if message.lowercased().contains("unknown subcommand") { return .array([]) }
             throw RedisError(.handshakeFailed, "CLUSTER SHARDS: \(message)")

@@ -65,4 +65,16 @@ import Testing
         #expect(bytes.status == 200)
         #expect(bytes.body.count == 400 * 1024)
     }
+
+    /// The budget is the callers'; the gateway's own reads of what Redis is (`COMMAND`, some
+    /// hundred kilobytes) are not bound by it, so even the smallest budget leaves it working.
+    @Test func theGatewaysOwnReadsAreNotBoundByTheBudget() throws {
+        let small = try GatewayHarness {
+            $0.auth.tokens = ["budget-token"]
+            $0.redis.maxReplyBytes = 4096
+        }
+        let ping = small.request("POST", "/", text: #"["PING"]"#, headers: auth)
+        #expect(ping.text == #"{"result":"PONG"}"#, "\(ping.text)")
+        #expect(small.request("POST", "/", text: #"["COMMAND"]"#, headers: auth).status == 413, "a caller's COMMAND is bound")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayService
 import HTTPServer
+import RedisClient
 import Synchronization
 import TestSupport
 import Testing
@@ -127,6 +128,28 @@ import Testing
         }
         let stats = harness.request("GET", "/pool/stats").text
         #expect(stats.contains(#""subscribers_dropped":0"#) && stats.contains(#""messages_skipped":1"#), "\(stats)")
+    }
+
+    /// A message larger than the reply budget is read through unbuilt on the shared subscription
+    /// connection: every stream gets a `skipped` notice, and the link is never lost (no `gap` for
+    /// everyone, which a publisher could otherwise cause at will).
+    @Test func aMessageLargerThanTheReplyBudgetIsSkippedAndTheLinkStays() throws {
+        let harness = try GatewayHarness {
+            $0.redis.maxReplyBytes = 64 * 1024
+            $0.pubsub.bufferBytes = 1 << 20
+        }
+        let channel = uniqueKey("over-budget")
+        let stream = subscribe(harness, "/subscribe/\(channel)")
+        #expect(stream.next() == "data: subscribe,\(channel),1")
+        let huge = String(repeating: "h", count: 200 * 1024)
+        #expect(harness.request("POST", "/", text: #"["PUBLISH","\#(channel)","\#(huge)"]"#).text == #"{"result":1}"#)
+        #expect(harness.request("POST", "/publish/\(channel)/after").status == 200)
+        let notice = stream.next()
+        #expect(
+            notice?.hasPrefix("event: skipped\ndata: skipped,\(channel),a message larger than the gateway's reply budget") == true,
+            "\(notice ?? "nil")")
+        #expect(stream.next() == "data: message,\(channel),after")
+        #expect(harness.request("GET", "/pool/stats").text.contains(#""resubscriptions":0"#))
     }
 
     @Test func aRedisRestartIsAGapThenMessagesFlowAgain() throws {
