@@ -37,6 +37,7 @@ public final class Gateway: Sendable {
             ? PoolMetrics(poolName: configuration.redis.url.poolName, registry: registry)
             : PoolMetrics(poolName: configuration.redis.url.poolName)
         let factory = RedisConnectionFactory(options: configuration.redis)
+        let protection = ProtectionMetrics(registry: registry)
         // Redis' own command list, read by the first command request (on a thread that may wait),
         // and again after a failover; each read also checks what the gateway's Redis user could
         // run from a script.
@@ -67,7 +68,7 @@ public final class Gateway: Sendable {
             redis = RedisExecutor(
                 cluster: cluster, retry: configuration.retry,
                 replicaAcknowledgement: configuration.replicaAcknowledgement, workers: RedisExecutor.workers(for: configuration.pool),
-                scriptKiller: ScriptTimeoutKiller(logger: logger))
+                scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled))
         } else {
             let pool = RedisConnectionPool(
                 configuration: configuration.pool,
@@ -88,7 +89,8 @@ public final class Gateway: Sendable {
             self.follower = follower
             redis = RedisExecutor(
                 pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-                pipelinedSenders: configuration.redisSenders, scriptKiller: ScriptTimeoutKiller(logger: logger),
+                pipelinedSenders: configuration.redisSenders,
+                scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled),
                 onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         }
         self.redis = redis
@@ -141,7 +143,8 @@ public final class Gateway: Sendable {
             pool: PoolHandlers(
                 redis: redis,
                 rendering: PoolStatsRendering(
-                    registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, minIdle: configuration.pool.minIdle)),
+                    registry: registry, metrics: metrics, session: sessionMetrics, pubsub: pubsub, protection: protection,
+                    minIdle: configuration.pool.minIdle)),
             commands: CommandHandlers(
                 redis: redis, policy: policy, limits: commandLimits, syncToken: syncToken,
                 scripts: ScriptCompatibility(digests: ScriptDigests()), catalog: catalog, reserved: reserved),
@@ -173,6 +176,8 @@ public final class Gateway: Sendable {
         } catch {
             throw .http(error)
         }
+        let started = server
+        protection.readHTTPCounts { (started.connectionsRefused, started.requestsTimedOut) }
         follower?.start()
         cluster?.start()
     }

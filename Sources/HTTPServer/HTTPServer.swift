@@ -35,6 +35,11 @@ public final class HTTPServer: Sendable {
     /// `HTTPServerConfiguration.requestTimeoutMilliseconds`.
     public var requestsTimedOut: Int { daemon.requestsTimedOut }
 
+    /// Connections answered 503 and closed because `HTTPServerConfiguration.connectionLimit` was
+    /// reached (counted by the accepting thread; libmicrohttpd's own pool, used with a per-address
+    /// limit, refuses without counting: 0 there).
+    public var connectionsRefused: Int { daemon.connectionsRefused }
+
     /// Shuts down in three steps:
     /// 1. stops accepting connections and waits up to `grace` for requests in flight (requests that
     ///    arrive on open connections meanwhile are served, with `Connection: close`);

@@ -89,6 +89,11 @@ final class MicroHTTPDaemon: Sendable {
         Int(gw_mhd_watchdog_timed_out(core.watchdogPointer))
     }
 
+    /// Connections the accepting thread refused over the limit (0 with libmicrohttpd's own pool).
+    var connectionsRefused: Int {
+        daemon.withLock { daemon in daemon?.with(daemon: { _ in 0 }, group: { Int(gw_mhd_group_refused($0)) }) ?? 0 }
+    }
+
     /// Requests being served now (from their first callback until they completed).
     var requestsInFlight: Int {
         core.inFlight.load(ordering: .relaxed)

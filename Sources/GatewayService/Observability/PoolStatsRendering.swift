@@ -12,6 +12,8 @@ struct PoolStatsRendering: Sendable {
     let metrics: PoolMetrics
     let session: SessionMetrics
     let pubsub: PubSubHub
+    /// What the pool's protections did (connections refused, requests timed out, scripts killed).
+    let protection: ProtectionMetrics
     /// The pool's configured `minIdle` (the idle-min gauge).
     let minIdle: Int
 
@@ -23,6 +25,7 @@ struct PoolStatsRendering: Sendable {
         for node in cluster?.nodes ?? [] { setGauges(node.metrics, node.statistics) }
         setGauges(metrics, statistics)
         _ = pubsub.statistics()  // sets the gateway_pubsub_* gauges
+        protection.refresh()
         return registry.emitToBuffer()
     }
 
@@ -49,6 +52,7 @@ struct PoolStatsRendering: Sendable {
         }
         json.add("session_cache", object: session.json)
         json.add("pubsub", object: pubsub.statistics())
+        json.add("protection", object: protection.json)
         return json
     }
 

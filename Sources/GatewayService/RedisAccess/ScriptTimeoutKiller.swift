@@ -23,11 +23,13 @@ public final class ScriptTimeoutKiller: Sendable {
     private let logger: Logger
     private let running = Atomic<Bool>(false)
     private let killedCount = Atomic<Int>(0)
+    private let onKill: @Sendable () -> Void
 
-    /// Waits up to `patience` for Redis to take a kill.
-    public init(patience: Duration = .seconds(6), logger: Logger) {
+    /// Waits up to `patience` for Redis to take a kill; `onKill` is told of each (metrics).
+    public init(patience: Duration = .seconds(6), logger: Logger, onKill: @escaping @Sendable () -> Void = {}) {
         self.patience = patience
         self.logger = logger
+        self.onKill = onKill
     }
 
     /// Scripts killed so far.
@@ -81,6 +83,7 @@ public final class ScriptTimeoutKiller: Sendable {
             switch reply.errorMessage {
             case nil:
                 killedCount.add(1, ordering: .relaxed)
+                onKill()
                 return logger.warning(
                     "killed a script that outlived its request (the socket timeout)", metadata: ["command": "\(command.name)"])
             case let message? where message.hasPrefix("NOTBUSY"):

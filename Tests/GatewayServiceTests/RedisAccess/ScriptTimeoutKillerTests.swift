@@ -30,6 +30,8 @@ import Testing
         #expect(spin.status == 504, "\(spin.text)")
         #expect(eventually(within: .seconds(5)) { server.command(["PING"]) == "+PONG" }, "the script was never killed")
         #expect(harness.request("POST", "/", text: #"["PING"]"#, headers: readOnly).text == #"{"result":"PONG"}"#)
+        #expect(eventually { harness.request("GET", "/pool/stats").text.contains(#""scripts_killed":1"#) })
+        #expect(harness.request("GET", "/metrics").text.contains("gateway_scripts_killed_total 1"))
     }
 
     @Test func aReadOnlyFunctionsBusyLoopIsKilledToo() throws {
