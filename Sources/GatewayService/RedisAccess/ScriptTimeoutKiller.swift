@@ -22,7 +22,6 @@ public final class ScriptTimeoutKiller: Sendable {
     private let patience: Duration
     private let logger: Logger
     private let running = Atomic<Bool>(false)
-    private let killedCount = Atomic<Int>(0)
     private let onKill: @Sendable () -> Void
 
     /// Waits up to `patience` for Redis to take a kill; `onKill` is told of each (metrics).
@@ -31,9 +30,6 @@ public final class ScriptTimeoutKiller: Sendable {
         self.logger = logger
         self.onKill = onKill
     }
-
-    /// Scripts killed so far.
-    public var killed: Int { killedCount.load(ordering: .relaxed) }
 
     /// The kill command for `commands`, when one of them runs a script.
     static func kill(for commands: [RedisCommand]) -> RedisCommand? {
@@ -82,7 +78,6 @@ public final class ScriptTimeoutKiller: Sendable {
             }
             switch reply.errorMessage {
             case nil:
-                killedCount.add(1, ordering: .relaxed)
                 onKill()
                 return logger.warning(
                     "killed a script that outlived its request (the socket timeout)", metadata: ["command": "\(command.name)"])
