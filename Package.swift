@@ -10,7 +10,7 @@ let strictSettings: [SwiftSetting] = [
 
 // Library targets also let their callers specialise generic code across module boundaries: without
 // it every pool borrow and every JSON byte goes through runtime generic-metadata lookups
-// (about 3x slower; see Benchmarks/README.md).
+// (about 3x slower; see Benchmarks/HISTORY.md).
 let librarySettings = strictSettings + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(

@@ -4,7 +4,7 @@
 /// calls under epoll: it takes the connection out of its epoll set and puts it back on resume.
 /// Under poll it costs nothing extra, but every wake-up passes over every open connection of the
 /// thread. Few, busy connections (behind a proxy, a fixed set of clients): poll is cheaper; many,
-/// mostly idle ones: epoll. Benchmarks/README.md has the figures.
+/// mostly idle ones: epoll. Benchmarks/HISTORY.md has the figures.
 public enum ConnectionPolling: String, Sendable, Equatable, CaseIterable {
     /// `poll` when the connection limit allows at most `pollConnectionsPerThread` per worker
     /// thread, else `epoll`.

@@ -111,7 +111,7 @@ struct ClusterDispatch: Sendable {
             group.items.flatMap { item in item.asking ? [Self.asking, parts[item.part].command] : [parts[item.part].command] }
         }
         // One node after the other: sending to all at once (a thread each) was measured slower on
-        // every workload (Benchmarks/README.md, "Redis Cluster").
+        // every workload (Benchmarks/HISTORY.md, "Redis Cluster").
         var replies: [[RedisValue]] = []
         for (group, share) in zip(groups, commands) { replies.append(try sendCounted(group.node, share, send)) }
         return replies
