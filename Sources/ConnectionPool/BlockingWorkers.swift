@@ -1,11 +1,12 @@
 /// Threads for work that waits — a borrow and a round trip on a borrowed connection, a database
 /// read — so that the threads serving HTTP never wait themselves and can be as few as the cores.
 ///
-/// - Threads start when work arrives and none is idle, up to `limit`; they then stay, idle ones
-///   waiting for the next job. Beyond `limit`, work queues in arrival order.
-/// - Work that cannot start within `startTimeout` of its arrival (every thread busy, e.g. with
-///   blocking commands) is not run: its closure is called with `started == false`, at once on the
-///   thread that finds it late, so the caller can answer a timeout as a pool borrow would.
+/// - A fixed set: all `limit` threads start with the workers and stay, idle ones waiting for the
+///   next job. No thread is started per job. Beyond `limit` jobs at once, work queues in arrival order.
+/// - Work that cannot start by its deadline (`startTimeout` from its arrival, or the one it brings,
+///   e.g. its request's) while every thread is busy is not run: its closure is called with
+///   `started == false`, at once on the thread that finds it late, so the caller can answer a
+///   timeout as a pool borrow would.
 ///
 /// Threading: `run` from any thread; work runs on one of these threads.
 /// Lifecycle: threads end after `stop()`, once the queue is empty.
@@ -35,38 +36,34 @@ public final class BlockingWorkers: Sendable {
     private let lock = ConditionLock(State())
     private let ready: ConditionLock<State>.Condition
 
-    /// Up to `limit` threads named `name-N`; work waits at most `startTimeout` for one.
+    /// `limit` threads named `name-N`, started now; work waits at most `startTimeout` for one.
     public init(name: String, limit: Int, startTimeout: Duration) {
         self.name = name
         self.limit = max(1, limit)
         self.startTimeout = startTimeout
         self.ready = lock.makeCondition()
+        lock.withLock { $0.threads = self.limit }
+        for index in 1...self.limit {
+            PoolThread.start(name: "\(name)-\(index)") { [self] in serve() }
+        }
     }
 
-    /// The threads started so far (for statistics and tests).
+    /// The threads running (for statistics and tests).
     public var threadCount: Int { lock.withLock { $0.threads } }
     /// The threads waiting for work now.
     public var idleThreadCount: Int { lock.withLock { $0.idle } }
 
-    /// Runs `work` on a worker thread, or tells it that it could not start in time.
-    public func run(_ work: @escaping Work) {
-        let job = Job(startBy: PoolInstant.now().advanced(by: startTimeout), work: work)
-        enum Decision { case refuse, signal, start(Int) }
-        let decision = lock.withLock { state -> Decision in
-            guard !state.stopped else { return .refuse }
+    /// Runs `work` on a worker thread, or tells it that it could not start by `startBy` (by
+    /// default `startTimeout` from now).
+    public func run(startBy: PoolInstant? = nil, _ work: @escaping Work) {
+        let job = Job(startBy: startBy ?? PoolInstant.now().advanced(by: startTimeout), work: work)
+        let accepted = lock.withLock { state -> Bool in
+            guard !state.stopped else { return false }
             state.queue.append(job)
-            // A new thread only when the queued work outnumbers the idle threads.
-            guard state.queue.count - state.head > state.idle, state.threads < limit else { return .signal }
-            state.threads += 1
-            return .start(state.threads)
+            return true
         }
-        switch decision {
-        case .refuse: work(false)
-        case .signal: ready.signal()
-        case .start(let index):
-            ready.signal()
-            PoolThread.start(name: "\(name)-\(index)") { [self] in serve() }
-        }
+        guard accepted else { return work(false) }
+        ready.signal()
     }
 
     /// Ends the threads once the queue is empty; later work is told it did not start.

@@ -3,7 +3,13 @@
 /// - At most `maxConnections` are open at any time. Borrowers never dial: a borrower that finds
 ///   nothing idle queues (first come first served) and the pool dials for it on a dialling thread,
 ///   at most `maxConcurrentDials` at once; a dial whose borrower gave up serves the next one.
-/// - One deadline (`waitTimeout`) covers the whole borrow: waiting, health check.
+/// - Two kinds of lease (`LeaseKind`): an exclusive one (`withConnection`, or `lease(.exclusive…)`)
+///   has the connection to itself; shared ones (`lease(.shared…)`) ride one connection together,
+///   up to `maxStreamsPerConnection` streams (`PoolStateMachine`). Each lease is one borrow in the
+///   statistics, whichever kind.
+/// - One deadline covers the whole borrow: waiting, dialling, health check. The caller brings it
+///   (its request's), or it is `waitTimeout` from the borrow. A queued asynchronous lease fails at
+///   its deadline, on the pool's timer thread, even while no connection comes back.
 /// - Idle connections are reused last-in first-out; one idle for `healthCheckInterval` or more, or
 ///   idle while a sibling came back broken, is health-checked first and replaced if the check fails.
 /// - A connection that is not `isReusable` when it comes back is closed, never lent again.
@@ -14,13 +20,33 @@
 ///   longer than `leakDetectionThreshold`, without touching the borrowing path.
 ///
 /// Threading: every method may be called from any thread. Decisions are taken by
-/// `PoolStateMachine` under a lock; dials, health checks and closes happen outside it.
+/// `PoolStateMachine` under a lock; dials, health checks and closes happen outside it. The pool's
+/// threads are a fixed set: `pool-dial-N` (`maxConcurrentDials` of them, plus one for health checks
+/// of asynchronous leases) and one `pool-timer` (maintenance, lease deadlines, `schedule`).
 /// Lifecycle: usable at once; `shutDown()` closes idle connections, fails every waiting and later
-/// borrow and stops the maintenance thread; connections still lent out are closed when they come back.
+/// borrow and stops the timer thread; connections still lent out are closed when they come back.
 public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     /// The pooled connection type.
     public typealias Connection = Factory.Connection
     private typealias Machine = PoolStateMachine<Connection>
+
+    /// What an asynchronous lease is told: its lease, or why it got none.
+    public typealias Granted = @Sendable (Result<PoolLease<Connection>, PoolError>) -> Void
+
+    /// A queued asynchronous lease.
+    private struct Pending {
+        let kind: LeaseKind
+        let streams: Int
+        let label: String
+        let deadline: PoolInstant
+        let start: PoolInstant
+        let granted: Granted
+    }
+
+    private struct Scheduled {
+        let at: PoolInstant
+        let work: @Sendable () -> Void
+    }
 
     private struct State {
         var machine: Machine
@@ -28,6 +54,13 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         var conditions: [Machine.WaiterID: ConditionLock<State>.Condition] = [:]
         /// Conditions of borrowers that finished waiting, reused so none is allocated under the lock.
         var spareConditions: [ConditionLock<State>.Condition] = []
+        /// Queued asynchronous leases, told when the machine wakes them.
+        var pending: [Machine.WaiterID: Pending] = [:]
+        /// Work for the timer thread (`schedule`).
+        var scheduled: [Scheduled] = []
+        /// When the timer thread wakes next; it is signalled when something is due earlier.
+        var timerDueAt = PoolInstant(nanoseconds: 0)
+        var timerWanted = false
         var maintenanceWanted = false
     }
 
@@ -38,6 +71,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     private let observer: any ConnectionPoolObserver
     private let lock: ConditionLock<State>
     private let maintenanceSignal: ConditionLock<State>.Condition
+    /// Dials, and health checks of asynchronous leases: never on a borrower's thread.
+    private let dialWorkers: BlockingWorkers
 
     /// A pool opening connections with `factory`, reporting timings and events to `observer`. Starts
     /// the maintenance thread, which at once dials `minIdle` connections.
@@ -55,7 +90,11 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         self.observer = observer
         self.lock = ConditionLock(State(machine: Machine(configuration: configuration)))
         self.maintenanceSignal = lock.makeCondition()
-        startMaintenance()
+        // Dials wait for no thread (the machine starts at most `maxConcurrentDials`); the extra one
+        // serves health checks.
+        self.dialWorkers = BlockingWorkers(
+            name: "pool-dial", limit: configuration.maxConcurrentDials + 1, startTimeout: .seconds(86_400))
+        startTimer()
     }
 
     /// Borrows a connection on behalf of `label` (named in leak reports, e.g. the route), runs `body`
@@ -108,21 +147,56 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         run(decide { $0.shutDown() })
     }
 
+    /// Runs `work` on the pool's timer thread at `instant` (at once when the pool shuts down). The
+    /// work must not block: it shares the thread with the pool's upkeep and deadlines. Re-sends wait
+    /// here, so no thread is started or held per re-send.
+    public func schedule(at instant: PoolInstant, _ work: @escaping @Sendable () -> Void) {
+        let wake = lock.withLock { state -> Bool in
+            state.scheduled.append(Scheduled(at: instant, work: work))
+            guard instant < state.timerDueAt else { return false }
+            state.timerDueAt = instant
+            state.timerWanted = true
+            return true
+        }
+        if wake { maintenanceSignal.signal() }
+    }
+
     // MARK: Deciding and acting
 
-    /// A transition of the state machine under the lock, with the conditions of the waiters it wakes.
+    /// A transition of the state machine under the lock, with the conditions of the waiters it wakes
+    /// and the asynchronous leases it settles (each collected here, under the lock).
     private func decide(_ transition: (inout Machine) -> Machine.Action) -> Decision {
         lock.withLock { state in
             let action = transition(&state.machine)
             if action.wakeMaintenance { state.maintenanceWanted = true }
-            return Decision(action: action, conditions: action.wake.compactMap { state.conditions[$0] })
+            var conditions: [ConditionLock<State>.Condition] = []
+            var settled: [(Pending, Machine.Handoff)] = []
+            for waiter in action.wake {
+                if let condition = state.conditions[waiter] {
+                    conditions.append(condition)
+                } else if let pending = state.pending.removeValue(forKey: waiter), let handoff = state.machine.collect(waiter) {
+                    settled.append((pending, handoff))
+                }
+            }
+            return Decision(action: action, conditions: conditions, settled: settled)
         }
     }
 
-    /// Carries out a decision outside the lock: wakes, closes, reports, dials.
+    /// Carries out a decision outside the lock: wakes, settles leases, closes, reports, dials.
     private func run(_ decision: Decision) {
         let action = decision.action
         decision.conditions.forEach { $0.signal() }
+        if !decision.settled.isEmpty {
+            let now = PoolInstant.now()
+            for (pending, handoff) in decision.settled {
+                switch handoff {
+                case .connection(let connection):
+                    finish(pending, .success(PoolLease(connection: connection, streams: pending.streams, grantedAt: now)))
+                case .failure(let error):
+                    finish(pending, .failure(error))
+                }
+            }
+        }
         if action.wakeMaintenance { maintenanceSignal.signal() }
         for (connection, reason) in action.close {
             connection.close()
@@ -134,18 +208,103 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         if let lasted = action.stallEndedAfter { observer.stallEnded(after: lasted) }
         action.leaks.forEach(observer.leakDetected)
         for _ in 0..<action.dials {
-            PoolThread.start(name: "pool-dial") { [self] in dialOnce() }
+            dialWorkers.run { [self] _ in dialOnce() }
         }
     }
 
     private struct Decision {
         let action: Machine.Action
         let conditions: [ConditionLock<State>.Condition]
+        var settled: [(Pending, Machine.Handoff)] = []
+    }
+
+    // MARK: Leasing asynchronously
+
+    /// Asks for a lease of `kind` (for `streams` streams when shared) on behalf of `label`, without
+    /// waiting: `granted` is called once, with the lease or the failure, by `deadline` at the latest
+    /// — on this thread when the pool decides at once, else on the thread that frees a connection,
+    /// a dial or health-check thread, or the timer thread at the deadline. It must not block. The
+    /// lease is given back with `giveBack(_:)`.
+    public func lease(
+        _ kind: LeaseKind, streams: Int = 1, label: String, deadline: PoolInstant, granted: @escaping Granted
+    ) {
+        lease(Pending(kind: kind, streams: streams, label: label, deadline: deadline, start: .now(), granted: granted))
+    }
+
+    private func lease(_ pending: Pending) {
+        let now = PoolInstant.now()
+        let (action, wakeTimer) = lock.withLock { state -> (Machine.Action, Bool) in
+            if now >= pending.deadline { return (state.machine.borrowDeadlinePassed(), false) }
+            let action = state.machine.borrow(
+                now: now, label: pending.label, kind: pending.kind, streams: pending.streams, deadline: pending.deadline)
+            guard case .wait(let waiter)? = action.borrower else { return (action, false) }
+            state.pending[waiter] = pending
+            guard pending.deadline < state.timerDueAt else { return (action, false) }
+            state.timerDueAt = pending.deadline
+            state.timerWanted = true
+            return (action, true)
+        }
+        if wakeTimer { maintenanceSignal.signal() }
+        switch action.borrower {
+        case .use(let connection, let needsHealthCheck)?:
+            let lease = PoolLease(connection: connection, streams: pending.streams, grantedAt: now)
+            if needsHealthCheck {
+                dialWorkers.run { [self] _ in checkThenGrant(lease, pending) }
+            } else {
+                finish(pending, .success(lease))
+            }
+        case .wait?:
+            run(Decision(action: action, conditions: []))
+        case .take(let connection)?:
+            finish(pending, .success(PoolLease(connection: connection, streams: pending.streams, grantedAt: now)))
+        case .fail(let error)?:
+            finish(pending, .failure(error))
+        case nil:
+            preconditionFailure("a borrow always tells the borrower what to do")
+        }
+    }
+
+    /// The health check of a connection an asynchronous lease got from idle, on a dial thread: the
+    /// lease is granted when it passes, and asked for again (same deadline) when it fails.
+    private func checkThenGrant(_ lease: PoolLease<Connection>, _ pending: Pending) {
+        let connection = lease.connection
+        let remaining = pending.deadline.duration(since: .now())
+        if remaining > .zero, connection.checkHealth(timeout: remaining) {
+            run(decide { $0.sharedHealthCheckPassed(connection, now: .now()) })
+            finish(pending, .success(lease))
+            return
+        }
+        let timedOut = connection.failedByTimeout
+        run(decide { $0.healthCheckFailed(connection, timedOut: timedOut, now: .now()) })
+        self.lease(pending)
+    }
+
+    private func finish(_ pending: Pending, _ result: Result<PoolLease<Connection>, PoolError>) {
+        let waited = PoolInstant.now().duration(since: pending.start)
+        switch result {
+        case .success: observer.borrowFinished(waited: waited, outcome: .succeeded)
+        case .failure(let error): observer.borrowFinished(waited: waited, outcome: BorrowOutcome(error))
+        }
+        pending.granted(result)
+    }
+
+    /// Gives back `leases`, all on one connection (one exclusive lease, or shared ones that are
+    /// done): the connection is closed when it is no longer reusable, once its last lease is back.
+    public func giveBack(_ leases: [PoolLease<Connection>]) {
+        guard let connection = leases.first?.connection else { return }
+        let (reusable, reason) = returnState(of: connection)
+        let now = PoolInstant.now()
+        let streams = leases.reduce(0) { $0 + $1.streams }
+        let decision = decide {
+            $0.release(connection, reusable: reusable, now: now, closeReason: reason, streams: streams, leases: leases.count)
+        }
+        for lease in leases { observer.connectionReturned(after: now.duration(since: lease.grantedAt)) }
+        run(decision)
     }
 
     // MARK: Borrowing
 
-    /// A borrower that queued in front of the pool (a batch sender's queue) reached its deadline
+    /// A borrower that queued in front of the pool (for a worker thread) reached its deadline
     /// before it could borrow: counted and reported as a wait timeout, like one that waited in the
     /// pool, so the statistics name every request that got no connection in time. Returns the
     /// error such a borrow throws.
@@ -157,6 +316,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     }
 
     private func borrow(label: String, deadline: PoolInstant?) throws(PoolError) -> Connection {
+        // (A synchronous borrower times out by itself, in `wait`: the machine is given no deadline.)
         let start = PoolInstant.now()
         do {
             let connection = try acquire(label: label, deadline: deadline ?? start.advanced(by: configuration.waitTimeout))
@@ -264,25 +424,63 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         }
     }
 
-    // MARK: Maintenance
+    // MARK: The timer thread
 
-    private func startMaintenance() {
+    /// The one `pool-timer` thread: maintenance every `maintenanceInterval` (sooner when asked),
+    /// queued asynchronous leases failed at their deadlines, scheduled work run when due.
+    private func startTimer() {
         let lock = self.lock
         let signal = maintenanceSignal
-        PoolThread.start(name: "pool-maintenance") { [weak self] in
-            while let nextRun = self?.maintainOnce() {
-                _ = lock.wait(
+        PoolThread.start(name: "pool-timer") { [weak self] in
+            var maintenanceDue = PoolInstant.now()
+            while true {
+                guard let pool = self else { return }
+                if PoolInstant.now() >= maintenanceDue {
+                    guard let next = pool.maintainOnce() else { return pool.runScheduled(all: true) }
+                    maintenanceDue = next
+                }
+                let wake = pool.fireTimers(now: .now(), maintenanceDue: maintenanceDue)
+                let maintainNow = lock.wait(
                     on: signal,
-                    until: nextRun,
-                    poll: { state in
-                        if state.machine.isShutDown { return true }
-                        guard state.maintenanceWanted else { return nil }
-                        state.maintenanceWanted = false
-                        return true
+                    until: wake,
+                    poll: { state -> Bool? in
+                        if state.machine.isShutDown || state.maintenanceWanted {
+                            state.maintenanceWanted = false
+                            return true
+                        }
+                        guard state.timerWanted else { return nil }
+                        state.timerWanted = false
+                        return false
                     },
-                    timedOut: { _ in true })
+                    timedOut: { _ in false })
+                if maintainNow { maintenanceDue = .now() }
             }
         }
+    }
+
+    /// Fails the queued leases whose deadline passed and runs the scheduled work that is due;
+    /// returns when the timer should wake next.
+    private func fireTimers(now: PoolInstant, maintenanceDue: PoolInstant) -> PoolInstant {
+        run(decide { $0.expireWaiters(now: now) })
+        runScheduled(all: false)
+        return lock.withLock { state in
+            var next = maintenanceDue
+            if let deadline = state.machine.nextWaiterDeadline { next = min(next, deadline) }
+            for item in state.scheduled { next = min(next, item.at) }
+            state.timerDueAt = next
+            state.timerWanted = false
+            return next
+        }
+    }
+
+    private func runScheduled(all: Bool) {
+        let now = PoolInstant.now()
+        let due = lock.withLock { state -> [Scheduled] in
+            let due = state.scheduled.filter { all || $0.at <= now }
+            if !due.isEmpty { state.scheduled.removeAll { all || $0.at <= now } }
+            return due
+        }
+        for item in due { item.work() }
     }
 
     /// One maintenance pass; nil once the pool is shut down.
@@ -298,13 +496,18 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     // MARK: Returning
 
     private func giveBack(_ connection: Connection, borrowedAt: PoolInstant) {
-        let healthy = connection.isReusable
-        let reusable = healthy && configuration.reuseConnections
-        let reason: ConnectionCloseReason =
-            healthy ? .notReused : connection.failedByTimeout ? .timedOut : connection.changedState ? .stateChanged : .broken
+        let (reusable, reason) = returnState(of: connection)
         let now = PoolInstant.now()
         let decision = decide { $0.release(connection, reusable: reusable, now: now, closeReason: reason) }
         observer.connectionReturned(after: now.duration(since: borrowedAt))
         run(decision)
+    }
+
+    /// Whether a connection coming back may be lent again, and the reason it is closed if not.
+    private func returnState(of connection: Connection) -> (reusable: Bool, reason: ConnectionCloseReason) {
+        let healthy = connection.isReusable
+        let reason: ConnectionCloseReason =
+            healthy ? .notReused : connection.failedByTimeout ? .timedOut : connection.changedState ? .stateChanged : .broken
+        return (healthy && configuration.reuseConnections, reason)
     }
 }

@@ -32,6 +32,20 @@ public struct PoolAction<Connection: AnyObject> {
     /// Nothing to do.
     public init() {}
 
+    /// Adds `other`'s work to this one's (the borrower's step stays this one's).
+    mutating func merge(_ other: PoolAction) {
+        wake += other.wake
+        close += other.close
+        dials += other.dials
+        isProbe = isProbe || other.isProbe
+        wentDown = wentDown ?? other.wentDown
+        recoveredAfter = recoveredAfter ?? other.recoveredAfter
+        stallBegan = stallBegan || other.stallBegan
+        stallEndedAfter = stallEndedAfter ?? other.stallEndedAfter
+        leaks += other.leaks
+        wakeMaintenance = wakeMaintenance || other.wakeMaintenance
+    }
+
     /// Only the borrower's next step.
     public init(borrower: BorrowerStep<Connection>, dials: Int = 0) {
         self.borrower = borrower

@@ -26,6 +26,13 @@ public struct PoolConfiguration: Sendable, Equatable {
     /// How often the background maintenance runs (it also wakes when a probe is due).
     public var maintenanceInterval: Duration = .seconds(1)
 
+    /// At most this many connections carry shared leases of one group at once (`LeaseKind.shared`);
+    /// 0 lends none for sharing (a shared borrow then waits like an exclusive one, for a connection
+    /// of its own).
+    public var maxSharedConnectionsPerGroup: Int = 1
+    /// At most this many streams (e.g. pipelined commands) in flight on one shared connection.
+    public var maxStreamsPerConnection: Int = 512
+
     /// False closes every connection when it comes back: a connection per borrow. This exists only
     /// to demonstrate the anti-pattern the pool replaces (see the load-test sweep); never in production.
     public var reuseConnections = true

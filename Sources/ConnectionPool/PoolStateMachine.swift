@@ -22,6 +22,16 @@ import CoreUtilities
 /// their own deadline, idle connections are health-checked (the check waits as long as the borrower
 /// may), and the pool dials again for waiters, so the first answer after the stall serves them.
 ///
+/// Two kinds of lease (`LeaseKind`) share the one bound, the one queue and the one deadline per
+/// borrow:
+/// - *exclusive*: the connection is the borrower's alone until it comes back;
+/// - *shared*: the connection carries other shared leases of the same group at the same time, up
+///   to `maxStreamsPerConnection` streams, on at most `maxSharedConnectionsPerGroup` connections per
+///   group. A shared connection returns to idle (or to the next waiter) when its last lease comes
+///   back; one that came back broken takes no new lease and is closed after its last one, so each
+///   of its leases fails once, on its own. A shared connection past its lifetime or from before
+///   `invalidateAll` takes no new lease either, and is replaced once it drains.
+///
 /// Every transition returns one `PoolAction` for the driver to carry out.
 public struct PoolStateMachine<Connection: AnyObject> {
     /// The driver's to-do list after a transition.
@@ -49,14 +59,37 @@ public struct PoolStateMachine<Connection: AnyObject> {
         var leakReported = false
     }
 
+    /// A connection carrying shared leases.
+    private struct SharedUse {
+        let member: Member
+        let group: Int
+        /// Streams in flight (the sum of its leases' streams).
+        var streams: Int
+        var leases: Int
+        /// Why the connection will be closed after its last lease: a lease came back broken.
+        var broken: ConnectionCloseReason?
+        /// True while the connection is health-checked before its first lease uses it: no other
+        /// lease joins it until it passed.
+        var checking: Bool
+        /// When a lease last came back (or the sharing began): a shared connection on which no lease
+        /// finished for `leakDetectionThreshold` is reported.
+        var progressAt: PoolInstant
+        var leakReported = false
+    }
+
     private struct Waiter {
         let id: WaiterID
         let label: String
+        let kind: LeaseKind
+        let streams: Int
+        let deadline: PoolInstant?
     }
 
     private let configuration: PoolConfiguration
     private var idle: [IdleEntry] = []
     private var leases: [ObjectIdentifier: Lease] = [:]
+    private var shared: [ObjectIdentifier: SharedUse] = [:]
+    private var sharedLeases = 0
     private var dialing = 0
     private var waiters: [Waiter] = []
     private var waiterHead = 0
@@ -86,7 +119,9 @@ public struct PoolStateMachine<Connection: AnyObject> {
         var stats = counters
         stats.open = open
         stats.idle = idle.count
-        stats.inUse = leases.count
+        stats.inUse = leases.count + shared.count
+        stats.leasesInUse = leases.count + sharedLeases
+        stats.sharedConnections = shared.count
         stats.connecting = dialing
         stats.waiting = waiters.count - waiterHead
         stats.availability = availability
@@ -97,17 +132,35 @@ public struct PoolStateMachine<Connection: AnyObject> {
     /// Up, or down since when and why.
     public var currentAvailability: PoolAvailability { availability }
 
-    private var open: Int { idle.count + leases.count + dialing }
+    private var open: Int { idle.count + leases.count + shared.count + dialing }
     private var waiting: Int { waiters.count - waiterHead }
 
     // MARK: Borrowing
 
-    /// A borrower asks for a connection at `now` on behalf of `label` (e.g. the route; named in leak
-    /// reports): reuse the most recently returned idle one (LIFO), or queue (FIFO) and dial if the
-    /// pool may grow. While the pool is down and nothing is idle, fail at once.
-    public mutating func borrow(now: PoolInstant, label: String) -> Action {
+    /// A borrower asks for a lease of `kind` at `now` on behalf of `label` (e.g. the route; named in
+    /// leak reports), for `streams` streams when shared, to be granted by `deadline` (nil: the
+    /// borrower times out by itself, `waitTimedOut`).
+    ///
+    /// A shared lease joins a shared connection of its group that has room (the least loaded), or
+    /// takes an idle connection for sharing while the group may have another. Otherwise (and for an
+    /// exclusive lease) it reuses the most recently returned idle connection (LIFO), or queues (FIFO)
+    /// and dials if the pool may grow. While the pool is down and nothing is idle, it fails at once.
+    public mutating func borrow(
+        now: PoolInstant, label: String, kind: LeaseKind = .exclusive, streams: Int = 1, deadline: PoolInstant? = nil
+    ) -> Action {
         if isShutDown { return Action(borrower: .fail(.shutDown)) }
-        if waiting == 0, let entry = idle.popLast() {
+        let kind = effective(kind)
+        if case .shared(let group) = kind {
+            if let key = roomiest(group: group, streams: streams, now: now) {
+                attach(to: key, streams: streams, now: now)
+                return Action(borrower: .use(shared[key]!.member.connection, needsHealthCheck: false))
+            }
+            if waiting == 0, sharedCount(group) < configuration.maxSharedConnectionsPerGroup, let entry = idle.popLast() {
+                let check = needsCheck(entry, now: now)
+                beginSharing(entry.member, group: group, streams: streams, checking: check, now: now)
+                return Action(borrower: .use(entry.member.connection, needsHealthCheck: check))
+            }
+        } else if waiting == 0, let entry = idle.popLast() {
             let stale = now.duration(since: entry.returnedAt) >= configuration.healthCheckInterval
             let suspect = suspectBefore.map { entry.returnedAt < $0 } ?? false
             leases[ObjectIdentifier(entry.member.connection)] = Lease(member: entry.member, label: label, since: now)
@@ -120,8 +173,32 @@ public struct PoolStateMachine<Connection: AnyObject> {
         }
         let id = WaiterID(value: nextWaiter)
         nextWaiter += 1
-        waiters.append(Waiter(id: id, label: label))
+        waiters.append(Waiter(id: id, label: label, kind: kind, streams: streams, deadline: deadline))
         return Action(borrower: .wait(id), dials: reserveDials(wanted: waiting - dialing))
+    }
+
+    /// The earliest deadline among the queued borrowers that gave one, for the driver's timer.
+    public var nextWaiterDeadline: PoolInstant? {
+        waiters[waiterHead...].lazy.compactMap(\.deadline).min()
+    }
+
+    /// Fails every queued borrower whose deadline is `now` or past (each counted as a wait timeout).
+    public mutating func expireWaiters(now: PoolInstant) -> Action {
+        var action = Action()
+        guard waiters[waiterHead...].contains(where: { $0.deadline.map { $0 <= now } ?? false }) else { return action }
+        var kept: [Waiter] = []
+        for waiter in waiters[waiterHead...] {
+            if let deadline = waiter.deadline, deadline <= now {
+                counters.waitTimeouts += 1
+                handoffs[waiter.id] = .failure(.timeout(waited: configuration.waitTimeout, statistics: statistics))
+                action.wake.append(waiter.id)
+            } else {
+                kept.append(waiter)
+            }
+        }
+        waiters = kept
+        waiterHead = 0
+        return action
     }
 
     /// A woken waiter takes what was handed to it; nil on a spurious wake-up.
@@ -174,14 +251,7 @@ public struct PoolStateMachine<Connection: AnyObject> {
             return action
         }
         let member = Member(connection: connection, expiresAt: expiry(from: now, jitter: jitter), generation: generation)
-        if let waiter = popWaiter() {
-            leases[ObjectIdentifier(connection)] = Lease(member: member, label: waiter.label, since: now)
-            counters.borrows += 1
-            handoffs[waiter.id] = .connection(connection)
-            action.wake = [waiter.id]
-        } else {
-            idle.append(IdleEntry(member: member, returnedAt: now))
-        }
+        handOver(member, now: now, into: &action)
         action.dials = reserveDials(wanted: min(1, max(waiting - dialing, minIdleDeficit)))
         return action
     }
@@ -235,10 +305,30 @@ public struct PoolStateMachine<Connection: AnyObject> {
         return action
     }
 
+    /// A connection lent to a lease with `needsHealthCheck` passed its check at `now`. One taken for
+    /// sharing now takes the shared borrowers of its group that queued meanwhile; an exclusive one
+    /// completes its borrow, as `healthCheckPassed`.
+    public mutating func sharedHealthCheckPassed(_ connection: Connection, now: PoolInstant) -> Action {
+        var action = Action()
+        endStall(now: now, into: &action)
+        let key = ObjectIdentifier(connection)
+        guard shared[key] != nil else {
+            counters.borrows += 1  // an exclusive lease: counted once it passed, as `healthCheckPassed`
+            return action
+        }
+        shared[key]!.checking = false
+        grantSharedWaiters(on: key, now: now, into: &action)
+        return action
+    }
+
     /// A lent connection failed its health check at `now` (by timing out when `timedOut`): it is
     /// closed, and the idle ones returned before it are suspect too. The borrower borrows again.
     public mutating func healthCheckFailed(_ connection: Connection, timedOut: Bool, now: PoolInstant) -> Action {
         leases[ObjectIdentifier(connection)] = nil
+        if let use = shared.removeValue(forKey: ObjectIdentifier(connection)) {
+            sharedLeases -= use.leases
+            counters.borrows -= use.leases  // counted when granted; the borrower borrows again
+        }
         suspectBefore = now
         counters.healthCheckFailures += 1
         counters.closed[.healthCheckFailed, default: 0] += 1
@@ -254,43 +344,178 @@ public struct PoolStateMachine<Connection: AnyObject> {
     /// the idle stack, and ends a stall under way (Redis answered). It is closed instead when not
     /// reusable (counted under `closeReason`; a broken or timed-out one makes its idle siblings
     /// suspect, and a timed-out one begins a stall), past its lifetime, or stale after `invalidateAll`.
+    ///
+    /// Shared leases (`leases` of them at once, `streams` in all, as they were borrowed) leave their
+    /// connection; the connection is given back as above once its last lease left, and meanwhile
+    /// takes the shared borrowers of its group that queued, as far as room allows. One that came
+    /// back broken takes no more.
     public mutating func release(
-        _ connection: Connection, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason = .broken
+        _ connection: Connection, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason = .broken, streams: Int = 1,
+        leases count: Int = 1
     ) -> Action {
-        guard let lease = leases.removeValue(forKey: ObjectIdentifier(connection)) else {
+        let key = ObjectIdentifier(connection)
+        if shared[key] != nil {
+            return releaseShared(key, leases: count, streams: streams, reusable: reusable, now: now, closeReason: closeReason)
+        }
+        guard let lease = leases.removeValue(forKey: key) else {
             preconditionFailure("released a connection that is not lent out")
         }
+        return giveBack(lease.member, reusable: reusable, now: now, closeReason: closeReason)
+    }
+
+    private mutating func releaseShared(
+        _ key: ObjectIdentifier, leases count: Int, streams: Int, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason
+    ) -> Action {
+        var use = shared[key]!
+        precondition(count > 0 && count <= use.leases, "released more shared leases than the connection carries")
+        use.streams -= streams
+        use.leases -= count
+        sharedLeases -= count
+        use.progressAt = now
+        use.leakReported = false
+        var action = Action()
+        if !reusable, use.broken == nil {
+            use.broken = closeReason
+            if closeReason == .broken || closeReason == .timedOut { suspectBefore = now }
+            if closeReason == .timedOut { beginStall(now: now, into: &action) }
+        }
+        if reusable { endStall(now: now, into: &action) }
+        guard use.leases == 0 else {
+            shared[key] = use
+            grantSharedWaiters(on: key, now: now, into: &action)
+            return action
+        }
+        shared[key] = nil
+        var whole = giveBack(use.member, reusable: use.broken == nil, now: now, closeReason: use.broken ?? .broken, ended: true)
+        whole.merge(action)
+        return whole
+    }
+
+    /// A connection that no lease holds any more, back in the pool: closed or handed over.
+    private mutating func giveBack(
+        _ member: Member, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason, ended: Bool = false
+    ) -> Action {
+        let connection = member.connection
         var action = Action()
         let reason: ConnectionCloseReason?
         if isShutDown {
             reason = reusable ? .shutdown : closeReason
         } else if !reusable {
             reason = closeReason
-            if closeReason == .broken || closeReason == .timedOut { suspectBefore = now }
-            if closeReason == .timedOut { beginStall(now: now, into: &action) }
-        } else if lease.member.generation != generation {
+            if !ended, closeReason == .broken || closeReason == .timedOut { suspectBefore = now }
+            if !ended, closeReason == .timedOut { beginStall(now: now, into: &action) }
+        } else if member.generation != generation {
             reason = .invalidated
-        } else if let expiresAt = lease.member.expiresAt, now >= expiresAt {
+        } else if let expiresAt = member.expiresAt, now >= expiresAt {
             reason = .expired
         } else {
             reason = nil
         }
-        if reusable { endStall(now: now, into: &action) }
+        if reusable, !ended { endStall(now: now, into: &action) }
         if let reason {
             counters.closed[reason, default: 0] += 1
             action.close.append((connection, reason))
             if !isShutDown, case .up = availability { action.dials = reserveDials(wanted: waiting - dialing) }
             return action
         }
-        if let waiter = popWaiter() {
-            leases[ObjectIdentifier(connection)] = Lease(member: lease.member, label: waiter.label, since: now)
-            counters.borrows += 1
-            handoffs[waiter.id] = .connection(connection)
-            action.wake = [waiter.id]
-        } else {
-            idle.append(IdleEntry(member: lease.member, returnedAt: now))
-        }
+        handOver(member, now: now, into: &action)
         return action
+    }
+
+    // MARK: Handing over
+
+    /// A free connection goes to the first queued borrower it can serve (a shared one only while
+    /// its group may have another shared connection), with the shared borrowers of the same group
+    /// right behind it as far as room allows; or it goes idle.
+    private mutating func handOver(_ member: Member, now: PoolInstant, into action: inout Action) {
+        let connection = member.connection
+        guard let index = waiters[waiterHead...].firstIndex(where: { canServe($0) }) else {
+            idle.append(IdleEntry(member: member, returnedAt: now))
+            return
+        }
+        let waiter = waiters.remove(at: index)
+        compactWaiters()
+        counters.borrows += 1
+        handoffs[waiter.id] = .connection(connection)
+        action.wake.append(waiter.id)
+        switch waiter.kind {
+        case .exclusive:
+            leases[ObjectIdentifier(connection)] = Lease(member: member, label: waiter.label, since: now)
+        case .shared(let group):
+            counters.borrows -= 1  // `beginSharing` counts it
+            beginSharing(member, group: group, streams: waiter.streams, checking: false, now: now)
+            grantSharedWaiters(on: ObjectIdentifier(connection), now: now, into: &action)
+        }
+    }
+
+    private func canServe(_ waiter: Waiter) -> Bool {
+        switch waiter.kind {
+        case .exclusive: true
+        case .shared(let group): sharedCount(group) < configuration.maxSharedConnectionsPerGroup
+        }
+    }
+
+    /// Queued shared borrowers of the connection's group join it, in queue order, while it has room.
+    private mutating func grantSharedWaiters(on key: ObjectIdentifier, now: PoolInstant, into action: inout Action) {
+        guard let use = shared[key], canAttach(use, now: now), waiting > 0 else { return }
+        var index = waiterHead
+        while index < waiters.count, let current = shared[key] {
+            let waiter = waiters[index]
+            guard case .shared(let group) = waiter.kind, group == use.group else {
+                index += 1
+                continue
+            }
+            guard current.streams + waiter.streams <= configuration.maxStreamsPerConnection else { break }
+            waiters.remove(at: index)
+            attach(to: key, streams: waiter.streams, now: now)
+            handoffs[waiter.id] = .connection(use.member.connection)
+            action.wake.append(waiter.id)
+        }
+        compactWaiters()
+    }
+
+    // MARK: Sharing
+
+    /// Sharing applies only when the pool lends connections for it.
+    private func effective(_ kind: LeaseKind) -> LeaseKind {
+        configuration.maxSharedConnectionsPerGroup > 0 && configuration.reuseConnections ? kind : .exclusive
+    }
+
+    private func sharedCount(_ group: Int) -> Int {
+        shared.values.lazy.filter { $0.group == group }.count
+    }
+
+    private func canAttach(_ use: SharedUse, now: PoolInstant) -> Bool {
+        use.broken == nil && !use.checking && use.member.generation == generation && !isShutDown
+            && (use.member.expiresAt.map { now < $0 } ?? true)
+    }
+
+    /// The shared connection of `group` with the fewest streams in flight that has room for `streams` more.
+    private func roomiest(group: Int, streams: Int, now: PoolInstant) -> ObjectIdentifier? {
+        var best: (key: ObjectIdentifier, streams: Int)?
+        for (key, use) in shared where use.group == group && canAttach(use, now: now) {
+            guard use.streams + streams <= configuration.maxStreamsPerConnection else { continue }
+            if best == nil || use.streams < best!.streams { best = (key, use.streams) }
+        }
+        return best?.key
+    }
+
+    private mutating func attach(to key: ObjectIdentifier, streams: Int, now: PoolInstant) {
+        shared[key]!.streams += streams
+        shared[key]!.leases += 1
+        sharedLeases += 1
+        counters.borrows += 1
+    }
+
+    private mutating func beginSharing(_ member: Member, group: Int, streams: Int, checking: Bool, now: PoolInstant) {
+        shared[ObjectIdentifier(member.connection)] = SharedUse(
+            member: member, group: group, streams: streams, leases: 1, broken: nil, checking: checking, progressAt: now)
+        sharedLeases += 1
+        counters.borrows += 1
+    }
+
+    private func needsCheck(_ entry: IdleEntry, now: PoolInstant) -> Bool {
+        now.duration(since: entry.returnedAt) >= configuration.healthCheckInterval || (suspectBefore.map { entry.returnedAt < $0 } ?? false)
     }
 
     // MARK: Maintenance
@@ -324,6 +549,11 @@ public struct PoolStateMachine<Connection: AnyObject> {
                 leases[key]?.leakReported = true
                 counters.leaksDetected += 1
                 action.leaks.append(LeakReport(label: lease.label, heldFor: now.duration(since: lease.since)))
+            }
+            for (key, use) in shared where !use.leakReported && now.duration(since: use.progressAt) >= threshold {
+                shared[key]?.leakReported = true
+                counters.leaksDetected += 1
+                action.leaks.append(LeakReport(label: "\(use.leases) shared leases", heldFor: now.duration(since: use.progressAt)))
             }
         }
         switch availability {

@@ -6,13 +6,18 @@ public struct PoolStatistics: Sendable, Equatable {
     public var open: Int = 0
     /// Open connections waiting in the pool to be lent.
     public var idle: Int = 0
-    /// Connections lent to borrowers now (including those being health-checked).
+    /// Connections lent now: each to one exclusive lease, or carrying shared leases (including
+    /// those being health-checked).
     public var inUse: Int = 0
+    /// Leases held now, exclusive and shared: the requests using Redis at this moment.
+    public var leasesInUse: Int = 0
+    /// Connections carrying shared leases now (counted in `inUse` too).
+    public var sharedConnections: Int = 0
     /// Connections being dialled now.
     public var connecting: Int = 0
     /// Borrowers queued for a connection now.
     public var waiting: Int = 0
-    /// Borrows that obtained a connection.
+    /// Leases granted, exclusive and shared (one per request that reached Redis).
     public var borrows: Int = 0
     /// Borrows that gave up because the deadline passed.
     public var waitTimeouts: Int = 0
