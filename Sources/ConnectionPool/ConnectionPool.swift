@@ -305,7 +305,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     // MARK: Borrowing
 
     /// A borrower that queued in front of the pool (for a worker thread) reached its deadline
-    /// before it could borrow: counted and reported as a wait timeout, like one that waited in the
+    /// before it could borrow, or a granted lease could not be used by its deadline (its shared
+    /// connection stayed busy): counted and reported as a wait timeout, like one that waited in the
     /// pool, so the statistics name every request that got no connection in time. Returns the
     /// error such a borrow throws.
     public func waitTimedOutBeforeBorrowing(waited: Duration) -> PoolError {

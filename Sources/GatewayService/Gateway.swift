@@ -56,11 +56,9 @@ public final class Gateway: Sendable {
                     let nodePool = RedisConnectionPool(
                         configuration: configuration.pool, factory: RedisConnectionFactory(options: configuration.redis.at(address)),
                         observer: PoolEventLogging(metrics: nodeMetrics, logger: logger))
-                    let senders = configuration.redisSenders
                     return ClusterNode(
                         address: address, pool: nodePool, metrics: nodeMetrics,
-                        senders: senders > 0
-                            ? (PipelinedSender(pool: nodePool, senders: senders), PipelinedSender(pool: nodePool, senders: senders)) : nil)
+                        sharedIO: SharedIOPair(pool: nodePool, threads: configuration.redisSenders))
                 })
             self.cluster = cluster
             self.pool = nil
@@ -89,7 +87,7 @@ public final class Gateway: Sendable {
             self.follower = follower
             redis = RedisExecutor(
                 pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-                pipelinedSenders: configuration.redisSenders,
+                sharedIOThreads: configuration.redisSenders,
                 scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled),
                 onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
         }

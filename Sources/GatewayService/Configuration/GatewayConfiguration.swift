@@ -34,11 +34,14 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var pubsub = PubSubConfiguration()
     /// Seconds a client is told to wait (`Retry-After`) when the pool is exhausted.
     public var retryAfterSeconds = 1
-    /// Threads that send single-command requests to Redis in pipelined batches while their HTTP
-    /// threads serve other connections (the asynchronous request path), this many for read-only
-    /// requests and as many for the others; 0 sends every request on its own HTTP thread, which
-    /// waits for the reply. On a cluster, per primary, for requests whose keys share one slot.
-    public var redisSenders = 1
+    /// I/O threads for shared leases (`LeasePolicy`), this many for read-only requests and as many
+    /// for the others, and as many connections per group carrying shared leases (it is the pool's
+    /// `maxSharedConnectionsPerGroup`); 0 gives every request an exclusive lease on a worker thread.
+    /// On a cluster, per primary, for requests whose keys share one slot.
+    public var redisSenders: Int {
+        get { pool.maxSharedConnectionsPerGroup }
+        set { pool.maxSharedConnectionsPerGroup = newValue }
+    }
     /// How long a shutdown waits for requests in flight.
     public var shutdownGrace: Duration = .seconds(10)
     /// The least severe log level written.

@@ -40,6 +40,8 @@ public final class PoolMetrics: ConnectionPoolObserver {
     let maxGauge: Gauge
     let idleMinGauge: Gauge
     let pendingGauge: Gauge
+    let leasesGauge: Gauge
+    let sharedGauge: Gauge
 
     let waitSummary = Mutex(DurationSummary())
     let useSummary = Mutex(DurationSummary())
@@ -104,6 +106,9 @@ public final class PoolMetrics: ConnectionPoolObserver {
         maxGauge = gauge("db_client_connection_max", "Most connections the pool may open")
         idleMinGauge = gauge("db_client_connection_idle_min", "Idle connections the pool keeps open")
         pendingGauge = gauge("db_client_connection_pending_requests", "Borrowers waiting for a connection now")
+        leasesGauge = gauge(
+            "redis_gateway_pool_leases_in_use", "Requests holding a lease now (exclusive or shared; several shared ride one connection)")
+        sharedGauge = gauge("redis_gateway_pool_shared_connections", "Connections carrying shared leases now")
     }
 
     public func borrowFinished(waited: Duration, outcome: BorrowOutcome) {

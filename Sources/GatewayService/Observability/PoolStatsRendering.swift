@@ -37,6 +37,8 @@ struct PoolStatsRendering: Sendable {
         if case .up = statistics.availability { metrics.upGauge.set(to: 1) } else { metrics.upGauge.set(to: 0) }
         metrics.stalledGauge.set(to: statistics.stalledSince == nil ? 0 : 1)
         metrics.pendingGauge.set(to: Double(statistics.waiting))
+        metrics.leasesGauge.set(to: Double(statistics.leasesInUse))
+        metrics.sharedGauge.set(to: Double(statistics.sharedConnections))
     }
 
     /// The JSON document of `/pool/stats`.
@@ -66,6 +68,8 @@ struct PoolStatsRendering: Sendable {
         json.add("open", statistics.open)
         json.add("idle", statistics.idle)
         json.add("in_use", statistics.inUse)
+        json.add("shared_connections", statistics.sharedConnections)
+        json.add("leases_in_use", statistics.leasesInUse)
         json.add("connecting", statistics.connecting)
         json.add("waiting", statistics.waiting)
         json.add("borrows", statistics.borrows)

@@ -4,8 +4,13 @@ import Foundation
 public import RedisClient
 
 /// The service's one way to talk to Redis — the Redis-access layer every handler goes through:
-/// borrow from the shared pool, run commands, give the connection back, re-send what `RetryPolicy` says is safe to re-send, confirm writes with replicas
-/// when asked to, and turn every failure into a `GatewayError`.
+/// take a lease from the shared pool (the kind `LeasePolicy` decides), run commands, give the lease
+/// back, re-send what `RetryPolicy` says is safe to re-send, confirm writes with replicas when asked
+/// to, and turn every failure into a `GatewayError`.
+///
+/// One deadline per request, set when it arrives here (`waitTimeout` later): it bounds the wait
+/// for a worker thread and for the lease, on both kinds of lease; the round trip then has the
+/// socket timeout. A re-send has a deadline of its own.
 ///
 /// A `READONLY` reply (the node became a replica) or a broken connection is reported through
 /// `onTopologyError` (with Sentinel: look for the master again). A request answered `READONLY`
@@ -27,10 +32,10 @@ public final class RedisExecutor: Sendable {
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
     public let replicaAcknowledgement: ReplicaAcknowledgement
-    /// Pipelined senders for read-only requests and for the others, apart: a write Redis holds back
-    /// (`CLIENT PAUSE WRITE`, a replica catching up) never stalls the reads batched behind it.
-    private let senders: (reads: PipelinedSender, writes: PipelinedSender)?
-    /// The threads that wait for Redis on the HTTP threads' behalf (`offload`).
+    /// The I/O of shared leases, for read-only requests and for the others apart: a write Redis
+    /// holds back (`CLIENT PAUSE WRITE`, a replica catching up) never stalls the reads behind it.
+    private let sharedIO: SharedIOPair?
+    /// The threads that hold exclusive leases on the HTTP threads' behalf (`offload`).
     private let workers: BlockingWorkers
     private let onResend: @Sendable (RedisError) -> Void
     private let onTopologyError: @Sendable (String) -> Void
@@ -42,24 +47,21 @@ public final class RedisExecutor: Sendable {
     /// broken connections.
     public init(
         pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
-        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), pipelinedSenders: Int = 0,
+        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), sharedIOThreads: Int = 0,
         workers: BlockingWorkers? = nil, scriptKiller: ScriptTimeoutKiller? = nil,
         onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.scriptKiller = scriptKiller
         self.topology = .single(pool)
         self.workers = workers ?? Self.workers(for: pool.configuration)
-        self.senders =
-            pipelinedSenders > 0
-            ? (PipelinedSender(pool: pool, senders: pipelinedSenders), PipelinedSender(pool: pool, senders: pipelinedSenders)) : nil
+        self.sharedIO = SharedIOPair(pool: pool, threads: sharedIOThreads)
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = onResend
         self.onTopologyError = onTopologyError
     }
 
-    /// Access to a cluster through `cluster`'s per-node pools; no pipelined senders (every request
-    /// borrows on each node it needs).
+    /// Access to a cluster through `cluster`'s per-node pools (each node has its own shared-lease I/O).
     /// Re-sends are counted on the node's pool metrics.
     init(
         cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers,
@@ -68,33 +70,35 @@ public final class RedisExecutor: Sendable {
         self.scriptKiller = scriptKiller
         self.topology = .cluster(cluster)
         self.workers = workers
-        self.senders = nil
+        self.sharedIO = nil
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
         self.onResend = { _ in }
         self.onTopologyError = { reason in cluster.refreshSoon(reason) }
     }
 
-    /// The threads for waiting work beside a pool configured so: as many as the pool has connections
-    /// (each holds at most one at a time), at least 16; work waits for one at most as long as a
-    /// borrow waits for a connection.
+    /// The fixed set of threads for exclusive leases beside a pool configured so: as many as the
+    /// pool has connections (each holds at most one at a time), at least 16; work waits for one at
+    /// most until its request's deadline.
     public static func workers(for pool: PoolConfiguration) -> BlockingWorkers {
         BlockingWorkers(name: "redis-wait", limit: max(pool.maxConnections, 16), startTimeout: pool.waitTimeout)
     }
 
-    /// Runs `work`, which waits for Redis (borrows, round trips, a database read), on a thread kept
-    /// for waiting, never on the caller's: the HTTP threads, as few as the cores, keep serving. When
-    /// no such thread frees up within the pool's wait timeout, `work` does not run and `refused`
-    /// gets the timeout a borrow would have given (503).
+    /// Runs `work`, which waits for Redis (exclusive leases, round trips, a database read), on a
+    /// thread kept for waiting, never on the caller's: the HTTP threads, as few as the cores, keep
+    /// serving. The request's deadline is set now (`RequestDeadline`): when no such thread frees up
+    /// by then, `work` does not run and `refused` gets the timeout a borrow would have given (503);
+    /// its first borrows wait at most until then too.
     public func offload(_ work: @escaping @Sendable () -> Void, refused: @escaping @Sendable (GatewayError) -> Void) {
-        workers.run { [self] started in
+        let deadline = PoolInstant.now().advanced(by: workers.startTimeout)
+        workers.run(startBy: deadline) { [self] started in
             guard started else {
                 switch topology {
                 case .single(let pool): return refused(.pool(pool.waitTimedOutBeforeBorrowing(waited: workers.startTimeout)))
                 case .cluster: return refused(.pool(.timeout(waited: workers.startTimeout, statistics: statistics)))
                 }
             }
-            work()
+            RequestDeadline.with(deadline, work)
         }
     }
 
@@ -127,10 +131,12 @@ public final class RedisExecutor: Sendable {
     ) throws(GatewayError) -> [RedisValue] {
         let sent = withReplicaWait(commands)
         var attempt = 1
+        // The first attempt waits within the request's deadline; a re-send has a wait of its own.
+        var deadline = RequestDeadline.current
         while true {
-            switch verdict(
-                on: borrowAndSend(sent, on: pool, label: label, budget: budget), sent: sent, commandCount: commands.count, attempt: attempt)
-            {
+            let outcome = borrowAndSend(sent, on: pool, label: label, budget: budget, deadline: deadline)
+            deadline = nil
+            switch verdict(on: outcome, sent: sent, commandCount: commands.count, attempt: attempt) {
             case .finished(let result):
                 afterTimeout(result, sent, on: pool)
                 return try result.get()
@@ -142,40 +148,43 @@ public final class RedisExecutor: Sendable {
         }
     }
 
-    /// `pipeline` without blocking the caller: with pipelined senders configured and `commands`
-    /// eligible (`Coalescing`), they are queued and `completion` runs on a sender thread when their
-    /// replies arrive; otherwise they are sent here, and `completion` runs before this returns.
-    /// On a cluster the same holds per node for requests whose keys all hash to one slot (without
-    /// replica confirmation); a reply that says the slot moved (or the cluster cannot serve it now)
-    /// sends the request again through the blocking cluster path, which follows it.
+    /// `pipeline` without blocking the caller, the request's deadline set now. Commands the lease
+    /// policy gives a shared lease (`LeasePolicy`) ride a shared connection and `completion` runs on
+    /// an I/O thread when their replies arrive; the others take an exclusive lease on a worker thread
+    /// (`offload`), where `completion` runs. On a cluster the same holds per node for requests whose
+    /// keys all hash to one slot (without replica confirmation); a reply that says the slot moved (or
+    /// the cluster cannot serve it now) sends the request again through the exclusive cluster path,
+    /// which follows it.
     public func pipeline(
         _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
-        let blocking: @Sendable () -> Void = { [self] in
+        let exclusive: @Sendable () -> Void = { [self] in
             offload({ completion(Result { () throws(GatewayError) in try self.pipeline(commands, label: label) }) }) {
                 completion(.failure($0))
             }
         }
-        guard let lane = Coalescing.lane(of: commands) else { return blocking() }
+        guard case .shared(let group) = LeasePolicy.kind(of: commands) else { return exclusive() }
         switch topology {
-        case .single:
-            guard let senders else { return blocking() }
+        case .single(let pool):
+            guard let sharedIO else { return exclusive() }
             send(
-                withReplicaWait(commands), commandCount: commands.count, through: lane == .reads ? senders.reads : senders.writes,
-                attempt: 1, onResend: onResend, completion: completion)
+                withReplicaWait(commands), commandCount: commands.count, through: sharedIO[group],
+                deadline: PoolInstant.now().advanced(by: pool.configuration.waitTimeout), attempt: 1, onResend: onResend,
+                completion: completion)
         case .cluster(let cluster):
             guard replicaAcknowledgement.wait(after: commands) == nil,
-                let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let senders = node.senders
-            else { return blocking() }
+                let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let sharedIO = node.sharedIO
+            else { return exclusive() }
             send(
-                commands, commandCount: commands.count, through: lane == .reads ? senders.reads : senders.writes, attempt: 1,
+                commands, commandCount: commands.count, through: sharedIO[group],
+                deadline: PoolInstant.now().advanced(by: node.pool.configuration.waitTimeout), attempt: 1,
                 onResend: node.metrics.resent
             ) { result in
                 switch result {
                 case .success(let replies)
                 where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
-                    // Nothing ran: the blocking path follows the redirect, off the sender thread.
-                    blocking()
+                    // Nothing ran: the exclusive path follows the redirect, off the I/O thread.
+                    exclusive()
                 case .failure:
                     cluster.refreshSoon("\(node.address) failed a pipelined batch")
                     completion(result)
@@ -187,24 +196,23 @@ public final class RedisExecutor: Sendable {
     }
 
     private func send(
-        _ sent: [RedisCommand], commandCount: Int, through sender: PipelinedSender, attempt: Int,
+        _ sent: [RedisCommand], commandCount: Int, through io: SharedConnectionIO, deadline: PoolInstant, attempt: Int,
         onResend: @escaping @Sendable (RedisError) -> Void, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
     ) {
-        sender.send(sent) { [self] outcome in
+        io.send(sent, deadline: deadline) { [self] outcome in
             switch verdict(on: outcome, sent: sent, commandCount: commandCount, attempt: attempt) {
             case .finished(let result):
-                afterTimeout(result, sent, on: sender.pool)
+                afterTimeout(result, sent, on: io.pool)
                 completion(result)
             case .resend(let failure):
                 onResend(failure)
-                // The back-off waits on a short-lived thread of its own: never on a sender thread,
-                // which other requests' batches need.
-                let delay = retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1))
-                PoolThread.start(name: "redis-resend") { [self] in
-                    Thread.sleep(forTimeInterval: delay.secondsDouble)
+                // The back-off waits on the pool's timer: no thread is held or started per re-send.
+                let resendAt = PoolInstant.now().advanced(by: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)))
+                io.pool.schedule(at: resendAt) { [self] in
                     send(
-                        sent, commandCount: commandCount, through: sender, attempt: attempt + 1, onResend: onResend,
-                        completion: completion)
+                        sent, commandCount: commandCount, through: io,
+                        deadline: PoolInstant.now().advanced(by: io.pool.configuration.waitTimeout), attempt: attempt + 1,
+                        onResend: onResend, completion: completion)
                 }
             }
         }
@@ -248,10 +256,9 @@ public final class RedisExecutor: Sendable {
         replicaAcknowledgement.wait(after: commands).map { commands + [$0] } ?? commands
     }
 
-    /// Ends the pipelined senders (after the HTTP server stopped).
+    /// Ends the shared-lease I/O threads and the workers (after the HTTP server stopped).
     public func stop() {
-        senders?.reads.stop()
-        senders?.writes.stop()
+        sharedIO?.stop()
         workers.stop()
     }
 
@@ -286,12 +293,12 @@ public final class RedisExecutor: Sendable {
         return reply
     }
 
-    private func borrowAndSend(_ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope)
-        -> Result<[RedisValue], BorrowError<RedisError>>
-    {
+    private func borrowAndSend(
+        _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope, deadline: PoolInstant?
+    ) -> Result<[RedisValue], BorrowError<RedisError>> {
         do {
             return .success(
-                try pool.withConnection(label: label) { connection throws(RedisError) in
+                try pool.withConnection(label: label, deadline: deadline) { connection throws(RedisError) in
                     // One request's commands: their replies share one budget.
                     try connection.pipeline(commands, budget: budget)
                 })

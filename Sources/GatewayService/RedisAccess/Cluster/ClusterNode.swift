@@ -1,7 +1,7 @@
 import RedisClient
 
 /// One cluster node the gateway talks to: its address, its own bounded pool, that pool's metrics,
-/// and its pipelined senders (single-slot requests share round trips per node, as on one Redis).
+/// and its shared-lease I/O (single-slot requests share round trips per node, as on one Redis).
 struct ClusterNode: Sendable {
     /// Where the node listens (also its pool's name in stats and metrics).
     let address: ServerAddress
@@ -9,6 +9,6 @@ struct ClusterNode: Sendable {
     let pool: RedisConnectionPool
     /// The pool's metrics (series labelled with the node).
     let metrics: PoolMetrics
-    /// Senders for read-only requests and for the others, on `pool`; nil when turned off.
-    let senders: (reads: PipelinedSender, writes: PipelinedSender)?
+    /// The I/O of shared leases on `pool`, reads and writes apart; nil when turned off.
+    let sharedIO: SharedIOPair?
 }

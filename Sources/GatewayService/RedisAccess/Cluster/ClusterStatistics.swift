@@ -49,6 +49,8 @@ struct ClusterStatistics {
             total.open += one.open
             total.idle += one.idle
             total.inUse += one.inUse
+            total.leasesInUse += one.leasesInUse
+            total.sharedConnections += one.sharedConnections
             total.connecting += one.connecting
             total.waiting += one.waiting
             total.borrows += one.borrows

@@ -64,7 +64,7 @@ final class ClusterTopology: Sendable {
         }
     }
 
-    /// Stops refreshing, shuts every node's pool and ends its senders.
+    /// Stops refreshing, shuts every node's pool and ends its shared-lease I/O.
     func stop() {
         let nodes = state.withLock { state in
             state.stopped = true
@@ -73,8 +73,7 @@ final class ClusterTopology: Sendable {
         wake.signal()
         for node in nodes {
             node.pool.shutDown()
-            node.senders?.reads.stop()
-            node.senders?.writes.stop()
+            node.sharedIO?.stop()
         }
     }
 

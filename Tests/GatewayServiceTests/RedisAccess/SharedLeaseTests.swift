@@ -6,10 +6,10 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// The asynchronous request path against a real Redis: concurrent requests share round trips on the
-/// pipelined senders, each gets exactly its own replies, a Redis error reply stays with its command,
-/// a dead Redis fails a batch cleanly, and a request no sender reaches in time fails at its deadline.
-@Suite struct PipelinedSenderTests {
+/// Shared leases against a real Redis: concurrent requests share round trips on a shared connection,
+/// each is one borrow and gets exactly its own replies, a Redis error reply stays with its command,
+/// a dead Redis fails a round trip cleanly, and a request queued in the pool fails at its deadline.
+@Suite struct SharedLeaseTests {
     func executor(_ redis: RedisServer, senders: Int = 1, maxConnections: Int = 2, waitTimeout: Duration = .seconds(2))
         throws -> RedisExecutor
     {
@@ -20,8 +20,9 @@ import Testing
         configuration.maxConnections = maxConnections
         configuration.waitTimeout = waitTimeout
         configuration.minIdle = 0
+        configuration.maxSharedConnectionsPerGroup = senders
         let pool = RedisConnectionPool(configuration: configuration, factory: RedisConnectionFactory(options: options))
-        return RedisExecutor(pool: pool, retry: RetryPolicy(), pipelinedSenders: senders)
+        return RedisExecutor(pool: pool, retry: RetryPolicy(), sharedIOThreads: senders)
     }
 
     /// Sends through the asynchronous path and waits for the completion (tests only).
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1)))
-    func concurrentRequestsShareRoundTripsAndEachGetsItsOwnReplies() throws {
+    func concurrentRequestsShareRoundTripsEachIsOneBorrowAndGetsItsOwnReplies() throws {
         let redis = RedisServer()
         let executor = try executor(redis)
         defer { executor.stop() }
@@ -45,10 +46,12 @@ import Testing
         redis.command(["SET", "\(prefix):string", "not a list"])
         let wrong = Atomic<Int>(0)
         let failures = Atomic<Int>(0)
-        let before =
+        func readsProcessed() -> Int {
             Int(
-                redis.command(["INFO", "stats"])?.split(separator: "\r\n").first { $0.hasPrefix("total_commands_processed:") }?
+                redis.command(["INFO", "stats"])?.split(separator: "\r\n").first { $0.hasPrefix("total_reads_processed:") }?
                     .split(separator: ":")[1] ?? "0") ?? 0
+        }
+        let before = readsProcessed()
         let threads = (0..<16).map { thread in
             TestThread {
                 for n in 0..<300 {
@@ -76,9 +79,12 @@ import Testing
         threads.forEach { $0.join() }
         #expect(wrong.load(ordering: .relaxed) == 0, "every request got exactly its own replies")
         #expect(failures.load(ordering: .relaxed) == 0)
-        #expect(executor.statistics.open <= 1, "one sender needs one connection at a time")
-        #expect(executor.statistics.borrows < 16 * 300, "requests shared round trips: \(executor.statistics.borrows) borrows")
-        _ = before
+        // One shared connection for the group; the second dial the first queued leases asked for
+        // (two at once) parks idle.
+        #expect(executor.statistics.open <= 2, "the writes group has one shared connection")
+        #expect(executor.statistics.borrows == 16 * 300, "every request is exactly one lease: \(executor.statistics.borrows) borrows")
+        let reads = readsProcessed() - before
+        #expect(reads < 16 * 300, "requests shared round trips: Redis read \(reads) times for \(16 * 300) requests")
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -125,25 +131,60 @@ import Testing
         #expect(eventually { executor.statistics.inUse == 0 })
     }
 
+    /// The one connection (the pool's maximum) carries a write that Redis holds for 500 ms; a read
+    /// (the other group) queues in the pool for a connection. The pool's timer fails it at its
+    /// deadline (150 ms): without the timer it would wait for the write's connection to come back,
+    /// and then succeed, at 500 ms.
     @Test(.timeLimit(.minutes(1)))
-    func aQueuedRequestThatNoSenderReachesInTimeFailsAtItsDeadline() throws {
+    func aLeaseQueuedInThePoolFailsAtItsDeadlineWhileItsConnectionIsBusy() throws {
         let redis = RedisServer()
-        let executor = try executor(redis, senders: 1, waitTimeout: .milliseconds(150))
+        let executor = try executor(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
         defer { executor.stop() }
-        // The only sender is busy for 500 ms with a script that spins (Redis answers nobody meanwhile).
         let script =
             "local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + 500000 "
             + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1"
         let busy = TestThread { _ = send(executor, [RedisCommand("EVAL", script, "0")]) }
         busy.start()
-        #expect(eventually { executor.statistics.inUse == 1 })
+        #expect(eventually { executor.statistics.leasesInUse == 1 })
         let clock = ContinuousClock()
         let start = clock.now
-        guard case .failure(.pool(.timeout)) = send(executor, [RedisCommand("GET", uniqueKey("queued"))]) else {
+        let outcome = send(executor, [RedisCommand("GET", uniqueKey("queued"))])
+        let took = clock.now - start
+        guard case .failure(.pool(.timeout)) = outcome else {
+            Issue.record("expected the pool's timeout, got \(outcome) after \(took)")
+            return
+        }
+        #expect(
+            took >= .milliseconds(140) && took < .milliseconds(400), "failed at its deadline, not when the connection came back: \(took)")
+        busy.join()
+    }
+
+    /// A write that joins a shared connection while Redis holds that connection's round trip past
+    /// the write's deadline is not sent: it fails with the pool's timeout at its deadline (the
+    /// watch), not when the round trip ends, and Redis never runs it.
+    @Test(.timeLimit(.minutes(1)))
+    func aSharedLeaseWhoseDeadlinePassedBehindABusyConnectionIsNotSent() throws {
+        let redis = RedisServer()
+        let executor = try executor(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
+        defer { executor.stop() }
+        let key = uniqueKey("late")
+        let script =
+            "local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + 400000 "
+            + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1"
+        let busy = TestThread { _ = send(executor, [RedisCommand("EVAL", script, "0")]) }
+        busy.start()
+        #expect(eventually { executor.statistics.leasesInUse == 1 })
+        let clock = ContinuousClock()
+        let start = clock.now
+        guard case .failure(.pool(.timeout)) = send(executor, [RedisCommand("SET", key, "written")]) else {
             Issue.record("expected the pool's timeout")
             return
         }
-        #expect(clock.now - start < .milliseconds(700), "failed once the sender came back, not after its own next batch")
+        let took = clock.now - start
+        #expect(took < .milliseconds(350), "failed at its deadline (150 ms), not when the round trip ended (400 ms): \(took)")
         busy.join()
+        #expect(redis.command(["EXISTS", key]) == ":0", "the late SET never reached Redis")
+        let stats = executor.statistics
+        #expect(stats.borrows == 2 && stats.waitTimeouts == 1 && stats.leasesInUse == 0 && stats.sharedConnections == 0)
     }
 }
