@@ -48,6 +48,8 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         let work: @Sendable () -> Void
     }
 
+    private enum ScheduleStep { case queued, wakeTimer, runNow }
+
     private struct State {
         var machine: Machine
         /// The condition each queued borrower waits on, registered on its first poll.
@@ -145,20 +147,27 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     /// stops the maintenance thread.
     public func shutDown() {
         run(decide { $0.shutDown() })
+        dialWorkers.stop()
     }
 
     /// Runs `work` on the pool's timer thread at `instant` (at once when the pool shuts down). The
     /// work must not block: it shares the thread with the pool's upkeep and deadlines. Re-sends wait
     /// here, so no thread is started or held per re-send.
     public func schedule(at instant: PoolInstant, _ work: @escaping @Sendable () -> Void) {
-        let wake = lock.withLock { state -> Bool in
+        let next = lock.withLock { state -> ScheduleStep in
+            // The timer thread ends with the pool: work scheduled after that runs at once.
+            if state.machine.isShutDown { return .runNow }
             state.scheduled.append(Scheduled(at: instant, work: work))
-            guard instant < state.timerDueAt else { return false }
+            guard instant < state.timerDueAt else { return .queued }
             state.timerDueAt = instant
             state.timerWanted = true
-            return true
+            return .wakeTimer
         }
-        if wake { maintenanceSignal.signal() }
+        switch next {
+        case .queued: break
+        case .wakeTimer: maintenanceSignal.signal()
+        case .runNow: work()
+        }
     }
 
     // MARK: Deciding and acting
@@ -208,7 +217,10 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         if let lasted = action.stallEndedAfter { observer.stallEnded(after: lasted) }
         action.leaks.forEach(observer.leakDetected)
         for _ in 0..<action.dials {
-            dialWorkers.run { [self] _ in dialOnce() }
+            dialWorkers.run { [self] started in
+                if started { return dialOnce() }
+                run(decide { $0.dialFailed(message: "the pool is shut down", now: .now(), jitter: 0) })
+            }
         }
     }
 
@@ -249,7 +261,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         case .use(let connection, let needsHealthCheck)?:
             let lease = PoolLease(connection: connection, streams: pending.streams, grantedAt: now)
             if needsHealthCheck {
-                dialWorkers.run { [self] _ in checkThenGrant(lease, pending) }
+                dialWorkers.run { [self] started in checkThenGrant(lease, pending, started: started) }
             } else {
                 finish(pending, .success(lease))
             }
@@ -266,10 +278,16 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
 
     /// The health check of a connection an asynchronous lease got from idle, on a dial thread: the
     /// lease is granted when it passes, and asked for again (same deadline) when it fails.
-    private func checkThenGrant(_ lease: PoolLease<Connection>, _ pending: Pending) {
+    /// A check that could not start before the deadline gives the connection back unchecked.
+    private func checkThenGrant(_ lease: PoolLease<Connection>, _ pending: Pending, started: Bool) {
         let connection = lease.connection
         let remaining = pending.deadline.duration(since: .now())
-        if remaining > .zero, connection.checkHealth(timeout: remaining) {
+        guard started, remaining > .zero else {
+            run(decide { $0.healthCheckSkipped(connection, now: .now()) })
+            finish(pending, .failure(.timeout(waited: configuration.waitTimeout, statistics: statistics)))
+            return
+        }
+        if connection.checkHealth(timeout: remaining) {
             run(decide { $0.sharedHealthCheckPassed(connection, now: .now()) })
             finish(pending, .success(lease))
             return
@@ -286,6 +304,17 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
         case .failure(let error): observer.borrowFinished(waited: waited, outcome: BorrowOutcome(error))
         }
         pending.granted(result)
+    }
+
+    /// Shared leases, all on one connection, that reached their deadline before they could use it
+    /// (it stayed busy): each is a wait timeout, not a borrow. The connection is not looked at (its
+    /// I/O thread may be using it).
+    public func giveBackUnused(_ leases: [PoolLease<Connection>], waited: Duration) {
+        guard let connection = leases.first?.connection else { return }
+        let streams = leases.reduce(0) { $0 + $1.streams }
+        let decision = decide { $0.releaseUnused(connection, streams: streams, leases: leases.count, now: .now()) }
+        for _ in leases { observer.borrowFinished(waited: waited, outcome: .timedOut) }
+        run(decision)
     }
 
     /// Gives back `leases`, all on one connection (one exclusive lease, or shared ones that are
@@ -305,8 +334,7 @@ public final class ConnectionPool<Factory: ConnectionFactory>: Sendable {
     // MARK: Borrowing
 
     /// A borrower that queued in front of the pool (for a worker thread) reached its deadline
-    /// before it could borrow, or a granted lease could not be used by its deadline (its shared
-    /// connection stayed busy): counted and reported as a wait timeout, like one that waited in the
+    /// before it could borrow: counted and reported as a wait timeout, like one that waited in the
     /// pool, so the statistics name every request that got no connection in time. Returns the
     /// error such a borrow throws.
     public func waitTimedOutBeforeBorrowing(waited: Duration) -> PoolError {

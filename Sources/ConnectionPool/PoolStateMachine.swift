@@ -155,12 +155,12 @@ public struct PoolStateMachine<Connection: AnyObject> {
                 attach(to: key, streams: streams, now: now)
                 return Action(borrower: .use(shared[key]!.member.connection, needsHealthCheck: false))
             }
-            if waiting == 0, sharedCount(group) < configuration.maxSharedConnectionsPerGroup, let entry = idle.popLast() {
+            if !hasServableWaiter, sharedCount(group) < configuration.maxSharedConnectionsPerGroup, let entry = idle.popLast() {
                 let check = needsCheck(entry, now: now)
                 beginSharing(entry.member, group: group, streams: streams, checking: check, now: now)
                 return Action(borrower: .use(entry.member.connection, needsHealthCheck: check))
             }
-        } else if waiting == 0, let entry = idle.popLast() {
+        } else if !hasServableWaiter, let entry = idle.popLast() {
             let stale = now.duration(since: entry.returnedAt) >= configuration.healthCheckInterval
             let suspect = suspectBefore.map { entry.returnedAt < $0 } ?? false
             leases[ObjectIdentifier(entry.member.connection)] = Lease(member: entry.member, label: label, since: now)
@@ -175,6 +175,12 @@ public struct PoolStateMachine<Connection: AnyObject> {
         nextWaiter += 1
         waiters.append(Waiter(id: id, label: label, kind: kind, streams: streams, deadline: deadline))
         return Action(borrower: .wait(id), dials: reserveDials(wanted: waiting - dialing))
+    }
+
+    /// True when a queued borrower could take an idle connection (it goes first). Shared borrowers
+    /// of a group that has all its shared connections cannot: they wait to join one.
+    private var hasServableWaiter: Bool {
+        waiting > 0 && waiters[waiterHead...].contains(where: canServe)
     }
 
     /// The earliest deadline among the queued borrowers that gave one, for the driver's timer.
@@ -335,6 +341,28 @@ public struct PoolStateMachine<Connection: AnyObject> {
         var action = Action()
         action.close = [(connection, .healthCheckFailed)]
         if timedOut { beginStall(now: now, into: &action) }
+        serveIdle(now: now, into: &action)
+        return action
+    }
+
+    /// A lent connection that was to be health-checked first reached its borrower's deadline before
+    /// the check could start: it goes back unchecked and unused (not closed: nothing is known
+    /// against it), and the borrow is a wait timeout, not a borrow.
+    public mutating func healthCheckSkipped(_ connection: Connection, now: PoolInstant) -> Action {
+        let key = ObjectIdentifier(connection)
+        let member: Member
+        if let use = shared.removeValue(forKey: key) {
+            sharedLeases -= use.leases
+            counters.borrows -= use.leases
+            member = use.member
+        } else if let lease = leases.removeValue(forKey: key) {
+            member = lease.member
+        } else {
+            preconditionFailure("skipped the check of a connection that is not lent out")
+        }
+        counters.waitTimeouts += 1
+        var action = Action()
+        handOver(member, now: now, into: &action)
         return action
     }
 
@@ -363,23 +391,39 @@ public struct PoolStateMachine<Connection: AnyObject> {
         return giveBack(lease.member, reusable: reusable, now: now, closeReason: closeReason)
     }
 
+    /// Shared leases that reached their deadline before their commands could be sent (their
+    /// connection stayed busy) leave it unused: each is a wait timeout, not a borrow, and says
+    /// nothing about the connection (which another thread may be using: it is not looked at).
+    public mutating func releaseUnused(_ connection: Connection, streams: Int, leases count: Int, now: PoolInstant) -> Action {
+        let key = ObjectIdentifier(connection)
+        guard shared[key] != nil else { preconditionFailure("released unused leases of a connection that is not shared") }
+        counters.borrows -= count
+        counters.waitTimeouts += count
+        return releaseShared(key, leases: count, streams: streams, reusable: true, now: now, closeReason: .broken, unused: true)
+    }
+
     private mutating func releaseShared(
-        _ key: ObjectIdentifier, leases count: Int, streams: Int, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason
+        _ key: ObjectIdentifier, leases count: Int, streams: Int, reusable: Bool, now: PoolInstant, closeReason: ConnectionCloseReason,
+        unused: Bool = false
     ) -> Action {
         var use = shared[key]!
         precondition(count > 0 && count <= use.leases, "released more shared leases than the connection carries")
         use.streams -= streams
         use.leases -= count
         sharedLeases -= count
-        use.progressAt = now
-        use.leakReported = false
+        if !unused {
+            use.progressAt = now
+            use.leakReported = false
+        }
         var action = Action()
-        if !reusable, use.broken == nil {
+        if unused {
+            // Nothing learnt about the connection or Redis.
+        } else if !reusable, use.broken == nil {
             use.broken = closeReason
             if closeReason == .broken || closeReason == .timedOut { suspectBefore = now }
             if closeReason == .timedOut { beginStall(now: now, into: &action) }
         }
-        if reusable { endStall(now: now, into: &action) }
+        if reusable, !unused { endStall(now: now, into: &action) }
         guard use.leases == 0 else {
             shared[key] = use
             grantSharedWaiters(on: key, now: now, into: &action)
@@ -415,6 +459,8 @@ public struct PoolStateMachine<Connection: AnyObject> {
         if let reason {
             counters.closed[reason, default: 0] += 1
             action.close.append((connection, reason))
+            // A shared connection fewer: queued shared borrowers of its group may take idle ones now.
+            if ended { serveIdle(now: now, into: &action) }
             if !isShutDown, case .up = availability { action.dials = reserveDials(wanted: waiting - dialing) }
             return action
         }
@@ -445,6 +491,14 @@ public struct PoolStateMachine<Connection: AnyObject> {
             counters.borrows -= 1  // `beginSharing` counts it
             beginSharing(member, group: group, streams: waiter.streams, checking: false, now: now)
             grantSharedWaiters(on: ObjectIdentifier(connection), now: now, into: &action)
+        }
+    }
+
+    /// Idle connections go to the queued borrowers that can take them (after a shared connection
+    /// closed, its group may have another).
+    private mutating func serveIdle(now: PoolInstant, into action: inout Action) {
+        while !idle.isEmpty, hasServableWaiter {
+            handOver(idle.removeLast().member, now: now, into: &action)
         }
     }
 

@@ -191,4 +191,49 @@ import Testing
         }
         #expect(m.statistics.sharedConnections == 0 && m.statistics.inUse == 1)
     }
+
+    /// Reads wait for their group's broken shared connection to drain; meanwhile an idle connection
+    /// serves an exclusive borrower (it must not queue behind readers that cannot take it), and
+    /// once the broken one closes, the idle one goes to the readers.
+    @Test func anIdleConnectionIsNeverLeftUnusedWhileABorrowerThatCanTakeItWaits() {
+        var m = machine(max: 2)
+        let a = MockConnection(id: 1)
+        let b = MockConnection(id: 2)
+        openShared(&m, a)
+        _ = sharedUse(&m)
+        // b: opened for an exclusive borrower, then idle.
+        guard case .wait(let x)? = m.borrow(now: t0, label: "x").borrower else { Issue.record("expected wait"); return }
+        #expect(m.dialSucceeded(b, now: t0, jitter: 0).wake == [x])
+        _ = m.collect(x)
+        _ = m.release(b, reusable: true, now: t0)
+        // a comes back broken from one lease; the other still holds it.
+        _ = m.release(a, reusable: false, now: t0, closeReason: .broken)
+        guard case .wait(let reader)? = m.borrow(now: t0, label: "r", kind: .shared(group: 0)).borrower else {
+            Issue.record("the reader waits: its group's one shared connection is broken")
+            return
+        }
+        guard case .use(let handed, _)? = m.borrow(now: t0, label: "x").borrower else {
+            Issue.record("the exclusive borrower takes the idle connection the reader cannot")
+            return
+        }
+        #expect(handed === b)
+        _ = m.release(b, reusable: true, now: t0)
+        // The broken one drains and closes: the reader gets the idle one.
+        let last = m.release(a, reusable: true, now: t0)
+        #expect(last.close.first?.0 === a && last.wake == [reader])
+        guard case .connection(let served)? = m.collect(reader) else { Issue.record("expected b"); return }
+        #expect(served === b && m.statistics.sharedConnections == 1)
+    }
+
+    @Test func leasesThatNeverUsedTheirConnectionAreWaitTimeoutsNotBorrows() {
+        var m = machine(max: 1)
+        let a = MockConnection(id: 1)
+        openShared(&m, a)
+        _ = sharedUse(&m, streams: 2)
+        _ = m.releaseUnused(a, streams: 2, leases: 1, now: t0)
+        let stats = m.statistics
+        #expect(stats.borrows == 1 && stats.waitTimeouts == 1 && stats.leasesInUse == 1)
+        _ = m.release(a, reusable: true, now: t0)
+        #expect(m.statistics.idle == 1 && m.statistics.closed.values.reduce(0, +) == 0)
+    }
 }

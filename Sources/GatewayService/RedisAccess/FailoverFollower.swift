@@ -9,13 +9,18 @@ import Synchronization
 /// pooled connection to the old one is closed (idle ones now, lent ones when they come back), and
 /// `onMove` runs (the subscription connection reconnects).
 ///
-/// Lifecycle: `start()` after the pool exists, `stop()` at shutdown. Threading: any thread.
+/// Lifecycle: `start()` after the pool exists, `stop()` at shutdown. Threading: any thread; the
+/// Sentinel lookups run on the one `sentinel-lookup` thread, never on the caller's (a request's
+/// I/O thread serves other requests).
 final class FailoverFollower: Sendable {
     private let locator: MasterLocator
     private let pool: RedisConnectionPool
     private let logger: Logger
     private let watcher: SentinelWatcher
     private let lastCheck = Mutex<ContinuousClock.Instant?>(nil)
+    /// The thread that asks the Sentinels on `suspect`'s behalf; a lookup not started within a
+    /// second is dropped (a later suspicion asks again).
+    private let lookups = BlockingWorkers(name: "sentinel-lookup", limit: 1, startTimeout: .seconds(1))
 
     private let onMove: @Sendable () -> Void
 
@@ -33,7 +38,10 @@ final class FailoverFollower: Sendable {
 
     func start() { watcher.start() }
 
-    func stop() { watcher.stop() }
+    func stop() {
+        watcher.stop()
+        lookups.stop()
+    }
 
     /// A request saw something a failover causes (`reason`): ask the Sentinels, follow a move.
     func suspect(_ reason: String) {
@@ -44,10 +52,13 @@ final class FailoverFollower: Sendable {
             return true
         }
         guard due else { return }
-        let before = locator.knownMaster
-        guard let now = try? locator.resolve(), now != before else { return }
-        logger.notice("the master moved: closing connections to the old one", metadata: ["master": "\(now)", "seen": "\(reason)"])
-        pool.invalidateAll()
-        onMove()
+        lookups.run { [self] started in
+            guard started else { return }
+            let before = locator.knownMaster
+            guard let now = try? locator.resolve(), now != before else { return }
+            logger.notice("the master moved: closing connections to the old one", metadata: ["master": "\(now)", "seen": "\(reason)"])
+            pool.invalidateAll()
+            onMove()
+        }
     }
 }

@@ -163,17 +163,19 @@ public final class RedisExecutor: Sendable {
                 completion(.failure($0))
             }
         }
-        guard case .shared(let group) = LeasePolicy.kind(of: commands) else { return exclusive() }
+        // A write that waits for replicas (`WAIT`, which blocks) takes an exclusive lease.
+        guard case .shared(let group) = LeasePolicy.kind(of: commands), replicaAcknowledgement.wait(after: commands) == nil else {
+            return exclusive()
+        }
         switch topology {
         case .single(let pool):
             guard let sharedIO else { return exclusive() }
             send(
-                withReplicaWait(commands), commandCount: commands.count, through: sharedIO[group],
+                commands, commandCount: commands.count, through: sharedIO[group],
                 deadline: PoolInstant.now().advanced(by: pool.configuration.waitTimeout), attempt: 1, onResend: onResend,
                 completion: completion)
         case .cluster(let cluster):
-            guard replicaAcknowledgement.wait(after: commands) == nil,
-                let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let sharedIO = node.sharedIO
+            guard let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let sharedIO = node.sharedIO
             else { return exclusive() }
             send(
                 commands, commandCount: commands.count, through: sharedIO[group],

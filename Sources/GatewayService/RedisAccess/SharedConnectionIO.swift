@@ -42,8 +42,8 @@ final class SharedConnectionIO: Sendable {
         var ready: [ObjectIdentifier] = []
         /// Connections that are in `ready` or have a thread on them.
         var scheduled: Set<ObjectIdentifier> = []
-        /// True while the deadline watch is scheduled on the pool's timer.
-        var watchArmed = false
+        /// When the deadline watch is scheduled on the pool's timer; nil while it is not.
+        var watchAt: PoolInstant?
         var stopped = false
     }
 
@@ -86,8 +86,9 @@ final class SharedConnectionIO: Sendable {
         let (accepted, signal, arm) = lock.withLock { state -> (Bool, Bool, Bool) in
             guard !state.stopped else { return (false, false, false) }
             state.waiting[key, default: []].append(job)
-            let arm = !state.watchArmed
-            state.watchArmed = true
+            // Jobs may be granted out of deadline order: the watch comes for the earliest.
+            let arm = state.watchAt.map { job.deadline < $0 } ?? true
+            if arm { state.watchAt = job.deadline }
             guard state.scheduled.insert(key).inserted else { return (true, false, arm) }
             state.ready.append(key)
             return (true, true, arm)
@@ -108,27 +109,36 @@ final class SharedConnectionIO: Sendable {
             var late: [Job] = []
             var next: PoolInstant?
             for (key, jobs) in state.waiting {
-                guard jobs.contains(where: { now >= $0.deadline }) else {
-                    next = min(next ?? jobs[0].deadline, jobs[0].deadline)
-                    continue
+                var kept: [Job] = []
+                for job in jobs {
+                    if now >= job.deadline {
+                        late.append(job)
+                    } else {
+                        kept.append(job)
+                        next = min(next ?? job.deadline, job.deadline)
+                    }
                 }
-                late += jobs.filter { now >= $0.deadline }
-                let kept = jobs.filter { now < $0.deadline }
-                state.waiting[key] = kept.isEmpty ? nil : kept
-                if let first = kept.first { next = min(next ?? first.deadline, first.deadline) }
+                if kept.count < jobs.count { state.waiting[key] = kept.isEmpty ? nil : kept }
             }
-            state.watchArmed = next != nil
+            // A watch scheduled for later stays; an earlier one replaces it.
+            if let next, let armed = state.watchAt, armed > now, armed <= next { return (late, nil) }
+            state.watchAt = next
             return (late, next)
         }
         if let next { pool.schedule(at: next) { [self] in watchDeadlines() } }
-        guard !late.isEmpty else { return }
-        for job in late { pool.giveBack([job.lease]) }
-        for job in late { failLate(job) }
+        failLate(late)
     }
 
-    /// A job whose deadline passed before it could be sent: the pool's timeout, counted as one.
-    private func failLate(_ job: Job) {
-        job.completion(.failure(.pool(pool.waitTimedOutBeforeBorrowing(waited: pool.configuration.waitTimeout))))
+    /// Jobs whose deadline passed before they could be sent: their leases go back unused (each a
+    /// wait timeout) and each fails with the pool's timeout.
+    private func failLate(_ jobs: [Job]) {
+        guard !jobs.isEmpty else { return }
+        var byConnection: [ObjectIdentifier: [Lease]] = [:]
+        for job in jobs { byConnection[ObjectIdentifier(job.lease.connection), default: []].append(job.lease) }
+        let waited = pool.configuration.waitTimeout
+        for leases in byConnection.values { pool.giveBackUnused(leases, waited: waited) }
+        let timeout = PoolError.timeout(waited: waited, statistics: pool.statistics)
+        for job in jobs { job.completion(.failure(.pool(timeout))) }
     }
 
     private enum Next {
@@ -189,8 +199,8 @@ final class SharedConnectionIO: Sendable {
             // A connection the round trip broke is not reusable: the pool closes it after its last lease.
             (received, failure) = connection.pipelineKeepingReplies(commands)
         }
-        pool.giveBack(jobs.map(\.lease))
-        for job in late { failLate(job) }
+        if !live.isEmpty { pool.giveBack(live.map(\.lease)) }
+        failLate(late)
         var offset = 0
         for job in live {
             let end = offset + job.commands.count
