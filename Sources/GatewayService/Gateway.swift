@@ -107,7 +107,7 @@ public final class Gateway: Sendable {
         }
         let permissionCheck = ScriptPermissionCheck(policy: policy)
         catalog.afterEachRead { [redis, logger] names in
-            let user = (try? redis.send(RedisCommand("ACL", "WHOAMI"), label: "script-permission-check"))?.text ?? "<the gateway's user>"
+            let user = (try? redis.execute(RedisCommand("ACL", "WHOAMI"), label: "script-permission-check"))?.text ?? "<the gateway's user>"
             ScriptPermissionCheck.log(permissionCheck.run(names, on: redis), user: user, to: logger)
         }
         let sessionMetrics = SessionMetrics(registry: registry)

@@ -121,14 +121,17 @@ public final class RedisConnection {
         return replies
     }
 
-    /// `pipeline` for independent requests sharing one round trip (each reply on its own budget),
-    /// keeping what arrived when the round trip fails midway: `received` holds one result per
-    /// reply read (in order), `failure` what broke the connection then (nil when every reply
-    /// arrived). A reply over the budget is read to its end without being built, so it is that
-    /// reply's own failure (`.replyTooLarge`) and the round trip goes on; only a string too large to
-    /// buffer breaks the connection, and then only the replies after it are lost. A failure before
-    /// anything was sent leaves `received` empty.
-    public func pipelineKeepingReplies(_ commands: [RedisCommand]) -> (received: [Result<RedisValue, RedisError>], failure: RedisError?) {
+    /// `pipeline` for independent requests sharing one round trip, keeping what arrived when the
+    /// round trip fails midway: `received` holds one result per reply read (in order), `failure`
+    /// what broke the connection then (nil when every reply arrived). `requestSizes` gives each
+    /// request's command count, in order: one request's replies share one budget, as on a connection
+    /// of its own (nil: each command is a request). A reply over the budget is read to its end
+    /// without being built, so it is that reply's own failure (`.replyTooLarge`) and the round trip
+    /// goes on; only a string too large to buffer breaks the connection, and then only the replies
+    /// after it are lost. A failure before anything was sent leaves `received` empty.
+    public func pipelineKeepingReplies(_ commands: [RedisCommand], requestSizes: [Int]? = nil) -> (
+        received: [Result<RedisValue, RedisError>], failure: RedisError?
+    ) {
         guard !isBroken, !isClosed else {
             return ([], RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false))
         }
@@ -140,8 +143,15 @@ public final class RedisConnection {
             }
             try flush()
             replies.reserveCapacity(commands.count)
+            var sizes = (requestSizes ?? []).makeIterator()
+            var leftInRequest = 0
             for command in commands {
-                replyBudget.pointee.used = 0
+                if leftInRequest == 0 {
+                    // A request begins: its replies get a budget of their own.
+                    replyBudget.pointee.used = 0
+                    leftInRequest = requestSizes == nil ? 1 : max(1, sizes.next() ?? 1)
+                }
+                leftInRequest -= 1
                 do {
                     let reply = try readReply()
                     watch.ran(command.arguments, reply: reply)

@@ -40,7 +40,7 @@ final class CacheHandlers: Sendable {
         } catch {
             return completion(.failure(error))
         }
-        redis.pipeline(getCommands(key), label: request.route) { [self] replies in
+        redis.execute(getCommands(key), label: request.route) { [self] replies in
             completion(replies.flatMap { replies in Result { () throws(GatewayError) in try getResponse(request, key, replies) } })
         }
     }
@@ -104,7 +104,7 @@ final class CacheHandlers: Sendable {
         }
         let plainSet = set
         set.append(Array((onlyIfAbsent ? "NX" : "GET").utf8))
-        redis.pipeline([RedisCommand(arguments: set)], label: request.route) { [self] result in
+        redis.execute([RedisCommand(arguments: set)], label: request.route) { [self] result in
             switch result {
             case .success(let replies) where !onlyIfAbsent && replies[0].errorMessage?.hasPrefix("WRONGTYPE") == true:
                 // SET … GET refuses a key of another type, which a plain SET replaces.
@@ -129,7 +129,7 @@ final class CacheHandlers: Sendable {
         let transaction = [
             RedisCommand("MULTI"), RedisCommand(arguments: [Array("EXISTS".utf8), key]), RedisCommand(arguments: set), RedisCommand("EXEC"),
         ]
-        redis.pipeline(transaction, label: label) { [self] result in
+        redis.execute(transaction, label: label) { [self] result in
             completion(
                 result.flatMap { replies in
                     Result { () throws(GatewayError) in
@@ -151,7 +151,7 @@ final class CacheHandlers: Sendable {
     /// `DELETE /cache/{key}`: 204, or 404 when absent.
     func delete(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let reply = try redis.send(RedisCommand(arguments: [Array("DEL".utf8), key]), label: request.route)
+        let reply = try redis.execute(RedisCommand(arguments: [Array("DEL".utf8), key]), label: request.route)
         guard reply.integer == 1 else { throw .notFound("key not found") }
         return HTTPResponse(status: 204)
     }
@@ -160,7 +160,8 @@ final class CacheHandlers: Sendable {
     func expire(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
         let seconds = try expireSeconds(request.body)
-        let reply = try redis.send(RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]), label: request.route)
+        let reply = try redis.execute(
+            RedisCommand(arguments: [Array("EXPIRE".utf8), key, Array(String(seconds).utf8)]), label: request.route)
         guard reply.integer == 1 else { throw .notFound("key not found") }
         var json = keyObject(key)
         json.add("ttl", seconds)
@@ -170,7 +171,7 @@ final class CacheHandlers: Sendable {
     /// `DELETE /cache/{key}/expire`: removes the expiry (PERSIST); 404 when absent.
     func persist(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let replies = try redis.pipeline(
+        let replies = try redis.execute(
             [
                 RedisCommand(arguments: [Array("PERSIST".utf8), key]),
                 RedisCommand(arguments: [Array("EXISTS".utf8), key]),
@@ -185,7 +186,7 @@ final class CacheHandlers: Sendable {
     /// `GET /cache/{key}/ttl`: `{"ttl": N}` (-1 without expiry); 404 when absent.
     func ttl(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let key = try validKey(request)
-        let reply = try redis.send(RedisCommand(arguments: [Array("TTL".utf8), key]), label: request.route)
+        let reply = try redis.execute(RedisCommand(arguments: [Array("TTL".utf8), key]), label: request.route)
         guard let ttl = reply.integer, ttl != -2 else { throw .notFound("key not found") }
         var json = JSONObject()
         json.add("ttl", ttl)

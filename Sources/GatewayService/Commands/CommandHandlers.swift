@@ -98,7 +98,7 @@ final class CommandHandlers: Sendable {
         let format = try ResponseFormat(request, allowRESP2: true)
         let (commands, writes) = try batch(request, role: role)
         let prepared = commands.map(scripts.prepare)
-        let sent = try redis.pipeline(prepared.map { RedisCommand(arguments: $0.command) }, label: request.route)
+        let sent = try redis.execute(prepared.map { RedisCommand(arguments: $0.command) }, label: request.route)
         let replies = zip(prepared, sent).map { scripts.finish($0.followup, reply: $1) }
         if writes { syncToken.recordWrite() }
         switch format {
@@ -120,7 +120,7 @@ final class CommandHandlers: Sendable {
         }
         let (commands, writes) = try batch(request, role: role)
         let prepared = commands.map(scripts.prepare)
-        let replies = try redis.pipeline(
+        let replies = try redis.execute(
             [RedisCommand("MULTI")] + prepared.map { RedisCommand(arguments: $0.command) } + [RedisCommand("EXEC")], label: request.route)
         if writes { syncToken.recordWrite() }
         switch replies[replies.count - 1] {
@@ -211,7 +211,7 @@ final class CommandHandlers: Sendable {
             return completion(.failure(error))
         }
         let (prepared, followup) = scripts.prepare(command)
-        redis.pipeline([RedisCommand(arguments: prepared)], label: label) { [self] replies in
+        redis.execute([RedisCommand(arguments: prepared)], label: label) { [self] replies in
             completion(
                 replies.flatMap { replies in
                     Result { () throws(GatewayError) in

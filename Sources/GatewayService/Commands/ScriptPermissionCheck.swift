@@ -71,7 +71,7 @@ struct ScriptPermissionCheck: Sendable {
         guard !specs.isEmpty else { return .closed }
         let reply: RedisValue
         do throws(GatewayError) {
-            reply = try redis.pipeline(
+            reply = try redis.execute(
                 [RedisCommand(arguments: [Array("EVAL".utf8), Array(Self.script.utf8), Array("0".utf8)] + specs.map { Array($0.utf8) })],
                 label: "script-permission-check")[0]
         } catch {

@@ -49,7 +49,7 @@ final class ServerCommandCatalog: Sendable {
             if let names = current { return names }
             // Unbounded: its size is the server's, never a caller's, and nothing works without it.
             let names = try ServerCommandNames(
-                commandReply: redis.send(RedisCommand("COMMAND"), label: "command-names", budget: .unbounded))
+                commandReply: redis.execute(RedisCommand("COMMAND"), label: "command-names", budget: .unbounded))
             onRead.withLock { $0 }?(names)
             known.withLock { $0 = names }
             return names

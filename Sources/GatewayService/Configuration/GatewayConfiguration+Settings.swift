@@ -185,9 +185,10 @@ extension GatewayConfiguration {
         Setting(
             "GATEWAY_REDIS_SENDERS",
             "connections (and their I/O threads) that carry shared leases, this many for read-only requests and as many for "
-                + "the others: single commands and `GET`/`PUT /cache/{key}` ride them pipelined with other requests' commands while the "
-                + "HTTP threads serve other connections (on a cluster, per primary, for requests whose keys share one slot); one each "
-                + "is fastest on two cores; `0`: every request takes an exclusive lease, on a worker thread",
+                + "the others: requests of up to 8 commands that change no connection state and do not block (single commands, "
+                + "`GET`/`PUT /cache/{key}`) ride them pipelined with other requests' commands while the HTTP threads serve other "
+                + "connections (on a cluster, per primary, for requests whose keys share one slot); one each is fastest on two "
+                + "cores; `0`: every request takes an exclusive lease, on a worker thread",
             current: { String($0.redisSenders) }, apply: { $0.redisSenders = try SettingValue.integer($1, in: 0...64) }),
         Setting(
             "GATEWAY_POOL_MODE", "`per-request`: a new Redis connection per request, only to demonstrate the anti-pattern",

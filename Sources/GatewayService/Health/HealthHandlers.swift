@@ -41,7 +41,7 @@ struct HealthHandlers: Sendable {
     private func ping(label: String) throws(GatewayError) -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        let reply = try redis.send(RedisCommand("PING"), label: label)
+        let reply = try redis.execute(RedisCommand("PING"), label: label)
         guard reply == .status("PONG") else { throw .redisReply("unexpected reply to PING") }
         return clock.now - start
     }

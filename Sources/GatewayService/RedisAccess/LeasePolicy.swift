@@ -10,8 +10,10 @@ import RedisClient
 ///   from the others (group `reads` and `writes`), so a write Redis holds back (`CLIENT PAUSE
 ///   WRITE`) never stalls reads.
 /// - **Exclusive:** transactions, blocking commands, subscriptions, `CLIENT`, `DEBUG`, `SCRIPT`,
-///   `FUNCTION`, and batches of more than `maxSharedCommands` (`/pipeline`): the connection is the
-///   request's alone.
+///   `FUNCTION`, batches of more than `maxSharedCommands` (`/pipeline`), and the gateway's own
+///   unbounded reads (`COMMAND`): the connection is the request's alone.
+///
+/// On a shared connection each request's replies still share one reply budget, as on its own.
 enum LeasePolicy {
     /// The shared group of read-only requests.
     static let reads = 0
@@ -21,9 +23,10 @@ enum LeasePolicy {
     /// The most commands of one request that still takes a shared lease.
     static let maxSharedCommands = 8
 
-    /// The kind of lease `commands` take. Names each command once.
-    static func kind(of commands: [RedisCommand]) -> LeaseKind {
-        guard commands.count <= maxSharedCommands else { return .exclusive }
+    /// The kind of lease `commands` take, their replies bounded by `budget` (unbounded replies, the
+    /// gateway's own reads, take an exclusive lease). Names each command once.
+    static func kind(of commands: [RedisCommand], budget: ReplyBudgetScope = .allReplies) -> LeaseKind {
+        guard commands.count <= maxSharedCommands, budget == .allReplies else { return .exclusive }
         var onlyReads = true
         for command in commands {
             let name = ASCIICase.uppercased(command.arguments[0])

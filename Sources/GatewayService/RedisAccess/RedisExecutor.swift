@@ -2,6 +2,7 @@ public import ConnectionPool
 import CoreUtilities
 import Foundation
 public import RedisClient
+import Synchronization
 
 /// The service's one way to talk to Redis — the Redis-access layer every handler goes through:
 /// take a lease from the shared pool (the kind `LeasePolicy` decides), run commands, give the lease
@@ -102,19 +103,104 @@ public final class RedisExecutor: Sendable {
         }
     }
 
-    /// Sends `commands` as one pipeline on one borrowed connection and returns their replies
-    /// (on a cluster: one pipeline per node, replies in order). `label` names the caller (the route)
-    /// in leak reports. The replies share one reply budget (`budget`: `.unbounded` for the
-    /// gateway's own reads of what Redis is, such as `COMMAND`).
-    public func pipeline(_ commands: [RedisCommand], label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError)
+    /// The one entry point: runs `commands` (one request's, in order, their replies sharing one
+    /// reply budget: `budget`, `.unbounded` for the gateway's own reads of what Redis is, such as
+    /// `COMMAND`) under one lease of the kind `LeasePolicy` gives them, and hands `completion`
+    /// their replies (on a cluster: one part per node, replies in order). The request's deadline is
+    /// the current worker's (`RequestDeadline`), or the wait timeout from now. `label` names the
+    /// caller (the route) in leak reports.
+    ///
+    /// - Shared: the commands ride a shared connection; `completion` runs on an I/O thread.
+    /// - Exclusive: on a worker thread already (inside `offload`), the commands run here and
+    ///   `completion` runs before this returns; otherwise the work goes to a worker (`offload`).
+    ///
+    /// On a cluster a shared lease is taken on the node of a request whose keys all hash to one
+    /// slot; a reply that says the slot moved (or the cluster cannot serve it now) sends the request
+    /// again with an exclusive lease, which follows the redirect.
+    public func execute(
+        _ commands: [RedisCommand], label: String, budget: ReplyBudgetScope = .allReplies,
+        completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
+    ) {
+        let exclusive: @Sendable () -> Void = { [self] in
+            let run: @Sendable () -> Void = {
+                completion(Result { () throws(GatewayError) in try self.runExclusive(commands, label: label, budget: budget) })
+            }
+            if RequestDeadline.current != nil { return run() }
+            offload(run) { completion(.failure($0)) }
+        }
+        guard let route = sharedRoute(for: commands, budget: budget) else { return exclusive() }
+        let deadline = RequestDeadline.current ?? PoolInstant.now().advanced(by: route.io.pool.configuration.waitTimeout)
+        send(commands, commandCount: commands.count, through: route.io, deadline: deadline, attempt: 1, onResend: route.onResend) {
+            result in
+            guard let cluster = route.cluster else { return completion(result) }
+            switch result {
+            case .success(let replies) where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
+                // Nothing ran: the exclusive lease follows the redirect, off the I/O thread.
+                exclusive()
+            case .failure:
+                cluster.refreshSoon("a node failed a shared round trip")
+                completion(result)
+            case .success:
+                completion(result)
+            }
+        }
+    }
+
+    /// `execute` for work on a worker thread (inside `offload`), which may wait: returns the replies.
+    /// The lease kind is the same `LeasePolicy`'s; a shared lease's replies are waited for here.
+    public func execute(_ commands: [RedisCommand], label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError)
+        -> [RedisValue]
+    {
+        // Only a worker waits for a shared lease: an I/O or HTTP thread must never park on one.
+        guard RequestDeadline.current != nil, sharedRoute(for: commands, budget: budget) != nil else {
+            return try runExclusive(commands, label: label, budget: budget)
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<[RedisValue], GatewayError>?>(nil)
+        execute(commands, label: label, budget: budget) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        // Bounded: the lease has the request's deadline, the round trip the socket timeout.
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+
+    /// `execute` for one command: its reply; an error reply throws `.redisReply`.
+    public func execute(_ command: RedisCommand, label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError) -> RedisValue {
+        let reply = try execute([command], label: label, budget: budget)[0]
+        if let message = reply.errorMessage { throw .redisReply(message) }
+        return reply
+    }
+
+    /// Where a shared lease for `commands` goes, or nil when they take an exclusive one: the lease
+    /// policy says shared, no replica confirmation is asked (`WAIT` blocks), and the topology has
+    /// shared-lease I/O for them (on a cluster: their keys' one node).
+    private func sharedRoute(for commands: [RedisCommand], budget: ReplyBudgetScope)
+        -> (io: SharedConnectionIO, onResend: @Sendable (RedisError) -> Void, cluster: ClusterTopology?)?
+    {
+        guard case .shared(let group) = LeasePolicy.kind(of: commands, budget: budget),
+            replicaAcknowledgement.wait(after: commands) == nil
+        else { return nil }
+        switch topology {
+        case .single:
+            return sharedIO.map { ($0[group], onResend, nil) }
+        case .cluster(let cluster):
+            guard let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let io = node.sharedIO else { return nil }
+            return (io[group], node.metrics.resent, cluster)
+        }
+    }
+
+    /// An exclusive lease for `commands` (on a cluster: one per node), here, on a thread that may wait.
+    private func runExclusive(_ commands: [RedisCommand], label: String, budget: ReplyBudgetScope) throws(GatewayError)
         -> [RedisValue]
     {
         switch topology {
         case .single(let pool):
-            return try pipeline(commands, on: pool, label: label, budget: budget, onResend: onResend)
+            return try runExclusive(commands, on: pool, label: label, budget: budget, onResend: onResend)
         case .cluster(let cluster):
             return try ClusterDispatch(topology: cluster).pipeline(commands) { node, share throws(GatewayError) in
-                try pipeline(share, on: node.pool, label: label, budget: budget, onResend: node.metrics.resent)
+                try runExclusive(share, on: node.pool, label: label, budget: budget, onResend: node.metrics.resent)
             }
         }
     }
@@ -125,7 +211,7 @@ public final class RedisExecutor: Sendable {
         return false
     }
 
-    private func pipeline(
+    private func runExclusive(
         _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope = .allReplies,
         onResend: (RedisError) -> Void
     ) throws(GatewayError) -> [RedisValue] {
@@ -144,55 +230,6 @@ public final class RedisExecutor: Sendable {
                 onResend(failure)
                 Thread.sleep(forTimeInterval: retry.delay(beforeResend: attempt, jitter: .random(in: 0..<1)).secondsDouble)
                 attempt += 1
-            }
-        }
-    }
-
-    /// `pipeline` without blocking the caller, the request's deadline set now. Commands the lease
-    /// policy gives a shared lease (`LeasePolicy`) ride a shared connection and `completion` runs on
-    /// an I/O thread when their replies arrive; the others take an exclusive lease on a worker thread
-    /// (`offload`), where `completion` runs. On a cluster the same holds per node for requests whose
-    /// keys all hash to one slot (without replica confirmation); a reply that says the slot moved (or
-    /// the cluster cannot serve it now) sends the request again through the exclusive cluster path,
-    /// which follows it.
-    public func pipeline(
-        _ commands: [RedisCommand], label: String, completion: @escaping @Sendable (Result<[RedisValue], GatewayError>) -> Void
-    ) {
-        let exclusive: @Sendable () -> Void = { [self] in
-            offload({ completion(Result { () throws(GatewayError) in try self.pipeline(commands, label: label) }) }) {
-                completion(.failure($0))
-            }
-        }
-        // A write that waits for replicas (`WAIT`, which blocks) takes an exclusive lease.
-        guard case .shared(let group) = LeasePolicy.kind(of: commands), replicaAcknowledgement.wait(after: commands) == nil else {
-            return exclusive()
-        }
-        switch topology {
-        case .single(let pool):
-            guard let sharedIO else { return exclusive() }
-            send(
-                commands, commandCount: commands.count, through: sharedIO[group],
-                deadline: PoolInstant.now().advanced(by: pool.configuration.waitTimeout), attempt: 1, onResend: onResend,
-                completion: completion)
-        case .cluster(let cluster):
-            guard let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let sharedIO = node.sharedIO
-            else { return exclusive() }
-            send(
-                commands, commandCount: commands.count, through: sharedIO[group],
-                deadline: PoolInstant.now().advanced(by: node.pool.configuration.waitTimeout), attempt: 1,
-                onResend: node.metrics.resent
-            ) { result in
-                switch result {
-                case .success(let replies)
-                where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
-                    // Nothing ran: the exclusive path follows the redirect, off the I/O thread.
-                    exclusive()
-                case .failure:
-                    cluster.refreshSoon("\(node.address) failed a pipelined batch")
-                    completion(result)
-                case .success:
-                    completion(result)
-                }
             }
         }
     }
@@ -286,13 +323,6 @@ public final class RedisExecutor: Sendable {
     var clusterStatistics: ClusterStatistics? {
         if case .cluster(let cluster) = topology { return ClusterStatistics(cluster) }
         return nil
-    }
-
-    /// Sends one command and returns its reply; an error reply throws `.redisReply`.
-    public func send(_ command: RedisCommand, label: String, budget: ReplyBudgetScope = .allReplies) throws(GatewayError) -> RedisValue {
-        let reply = try pipeline([command], label: label, budget: budget)[0]
-        if let message = reply.errorMessage { throw .redisReply(message) }
-        return reply
     }
 
     private func borrowAndSend(

@@ -197,7 +197,7 @@ final class SharedConnectionIO: Sendable {
         if !live.isEmpty {
             let commands = live.count == 1 ? live[0].commands : live.flatMap(\.commands)
             // A connection the round trip broke is not reusable: the pool closes it after its last lease.
-            (received, failure) = connection.pipelineKeepingReplies(commands)
+            (received, failure) = connection.pipelineKeepingReplies(commands, requestSizes: live.map(\.commands.count))
         }
         if !live.isEmpty { pool.giveBack(live.map(\.lease)) }
         failLate(late)

@@ -57,7 +57,7 @@ struct LoginLimiter: Sendable {
         let elapsed = nowMilliseconds % windowMilliseconds
         let addressKey = prefix + "{login}:address:" + (address.map(Self.counted) ?? "unknown")
         let userKey = prefix + "{login}:user:" + String(userID)
-        let reply = try redis.send(
+        let reply = try redis.execute(
             RedisCommand(
                 "EVAL", Self.script, "4", "\(addressKey):\(index)", "\(addressKey):\(index - 1)", "\(userKey):\(index)",
                 "\(userKey):\(index - 1)", String(perAddress), String(perUser), String(windowMilliseconds), String(elapsed)),

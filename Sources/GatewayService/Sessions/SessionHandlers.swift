@@ -56,7 +56,7 @@ struct SessionHandlers: Sendable {
         let sid = (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
         let ttl = configuration.sessionTTLSeconds
         let key = seal.sessionKey(sid)
-        _ = try redis.send(
+        _ = try redis.execute(
             RedisCommand(
                 "SET", [key], bytes: [seal.sessionValue(userID: body.user_id, key: key), Array("EX".utf8), Array(String(ttl).utf8)]),
             label: request.route)
@@ -105,7 +105,7 @@ struct SessionHandlers: Sendable {
         guard !redis.isCluster, let sha = script.loadedSHA else { return blocking() }
         let key = seal.sessionKey(sid)
         let command = SessionScript.call(sha: sha, key: key, ttl: configuration.sessionTTLSeconds, userDataPrefix: seal.userDataPrefix)
-        redis.pipeline([command], label: "GET /api/data") { [self] result in
+        redis.execute([command], label: "GET /api/data") { [self] result in
             let outcome: SessionScript.Outcome
             do throws(GatewayError) {
                 outcome = try SessionScript.outcome(of: try result.get()[0])
@@ -147,7 +147,7 @@ struct SessionHandlers: Sendable {
     /// `POST /api/logout`: deletes the session and clears the cookie.
     func logout(_ request: HTTPRequest) throws(GatewayError) -> HTTPResponse {
         let sid = try sessionID(request)
-        _ = try redis.send(RedisCommand("DEL", seal.sessionKey(sid)), label: request.route)
+        _ = try redis.execute(RedisCommand("DEL", seal.sessionKey(sid)), label: request.route)
         return HTTPResponse(status: 204, headers: [("Set-Cookie", cookie("", maxAge: 0))])
     }
 
@@ -166,7 +166,7 @@ struct SessionHandlers: Sendable {
         }
         guard let updated else { throw .notFound("no such user: \(id)") }
         generations.bump(id)
-        _ = try redis.send(RedisCommand("DEL", seal.userDataKey(id)), label: request.route)
+        _ = try redis.execute(RedisCommand("DEL", seal.userDataKey(id)), label: request.route)
         return .json(200, bytes: Self.json(updated))
     }
 
@@ -176,7 +176,7 @@ struct SessionHandlers: Sendable {
     /// store the result (or the user's absence, briefly), unless an update raced it.
     private func load(_ userID: Int64) throws(GatewayError) -> CachedUser {
         let key = seal.userDataKey(userID)
-        if case .bulk(let sealed) = try redis.send(RedisCommand("GET", key), label: "GET /api/data"),
+        if case .bulk(let sealed) = try redis.execute(RedisCommand("GET", key), label: "GET /api/data"),
             let bytes = seal.openUserData(sealed, key: key)
         {
             return bytes == Self.missingMarker ? .missing : .found(bytes)
@@ -197,12 +197,12 @@ struct SessionHandlers: Sendable {
         case .found(let json): bytes = json
         case .missing: bytes = Self.missingMarker
         }
-        _ = try redis.send(
+        _ = try redis.execute(
             RedisCommand("SET", [key], bytes: [seal.sealUserData(bytes, key: key), Array("EX".utf8), Array(String(ttl).utf8)]),
             label: "GET /api/data")
         if generations.current(userID) != generation {
             // An update slipped in: drop what we stored.
-            _ = try redis.send(RedisCommand("DEL", key), label: "GET /api/data")
+            _ = try redis.execute(RedisCommand("DEL", key), label: "GET /api/data")
         }
         return value
     }
@@ -312,13 +312,13 @@ final class SessionScript: Sendable {
             if let known = loadedSHA, attempt == 0 {
                 loaded = known
             } else {
-                guard case .bulk(let bytes) = try redis.send(RedisCommand("SCRIPT", "LOAD", Self.source), label: "GET /api/data") else {
+                guard case .bulk(let bytes) = try redis.execute(RedisCommand("SCRIPT", "LOAD", Self.source), label: "GET /api/data") else {
                     throw .redisReply("SCRIPT LOAD did not return a SHA")
                 }
                 loaded = String(decoding: bytes, as: UTF8.self)
                 sha.withLock { $0 = loaded }
             }
-            let reply = try redis.pipeline(
+            let reply = try redis.execute(
                 [Self.call(sha: loaded, key: key, ttl: ttl, userDataPrefix: seal.userDataPrefix)], label: "GET /api/data")[0]
             switch try Self.outcome(of: reply) {
             case .noSession: return nil
@@ -331,13 +331,13 @@ final class SessionScript: Sendable {
 
     private func twoRoundTrips(key: String, ttl: Int, seal: SessionSeal, redis: RedisExecutor) throws(GatewayError) -> ([UInt8], [UInt8]?)?
     {
-        let session = try redis.pipeline([RedisCommand("GET", key), RedisCommand("EXPIRE", key, String(ttl))], label: "GET /api/data")
+        let session = try redis.execute([RedisCommand("GET", key), RedisCommand("EXPIRE", key, String(ttl))], label: "GET /api/data")
         switch session[0] {
         case .null:
             return nil
         case .bulk(let value):
             guard let userID = seal.userID(fromSession: value, key: key) else { return (value, nil) }
-            let data = try redis.send(RedisCommand("GET", seal.userDataKey(userID)), label: "GET /api/data")
+            let data = try redis.execute(RedisCommand("GET", seal.userDataKey(userID)), label: "GET /api/data")
             return (value, data.bytes)
         case .error(let message):
             throw .redisReply(message)

@@ -10,12 +10,13 @@ import Testing
 /// each is one borrow and gets exactly its own replies, a Redis error reply stays with its command,
 /// a dead Redis fails a round trip cleanly, and a request queued in the pool fails at its deadline.
 @Suite struct SharedLeaseTests {
-    func executor(_ redis: RedisServer, senders: Int = 1, maxConnections: Int = 2, waitTimeout: Duration = .seconds(2))
-        throws -> RedisExecutor
-    {
+    func executor(
+        _ redis: RedisServer, senders: Int = 1, maxConnections: Int = 2, waitTimeout: Duration = .seconds(2), maxReplyBytes: Int? = nil
+    ) throws -> RedisExecutor {
         var options = RedisConnectionOptions()
         options.url = try RedisURL(parsing: redis.url)
         options.socketTimeout = .milliseconds(1000)
+        if let maxReplyBytes { options.maxReplyBytes = maxReplyBytes }
         var configuration = PoolConfiguration()
         configuration.maxConnections = maxConnections
         configuration.waitTimeout = waitTimeout
@@ -29,7 +30,7 @@ import Testing
     func send(_ executor: RedisExecutor, _ commands: [RedisCommand]) -> Result<[RedisValue], GatewayError> {
         let outcome = Mutex<Result<[RedisValue], GatewayError>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        executor.pipeline(commands, label: "test") { result in
+        executor.execute(commands, label: "test") { result in
             outcome.withLock { $0 = result }
             done.signal()
         }
@@ -187,5 +188,27 @@ import Testing
         let stats = executor.statistics
         // The late SET is a wait timeout, not a borrow: it never reached Redis.
         #expect(stats.borrows == 1 && stats.waitTimeouts == 1 && stats.leasesInUse == 0 && stats.sharedConnections == 0)
+    }
+
+    /// On a shared connection a request's replies still share one reply budget, as on a connection
+    /// of its own: two 600-byte replies fail a 1000-byte budget together, each alone passes, and a
+    /// request sharing the round trip is not charged for the other's.
+    @Test(.timeLimit(.minutes(1)))
+    func aRequestsRepliesShareOneBudgetOnASharedConnection() throws {
+        let redis = RedisServer()
+        let executor = try executor(redis, maxReplyBytes: 1000)
+        defer { executor.stop() }
+        let key = uniqueKey("budget")
+        redis.command(["SET", key, String(repeating: "x", count: 600)])
+        guard case .success(let one) = send(executor, [RedisCommand("GET", key)]) else {
+            Issue.record("one reply fits the budget")
+            return
+        }
+        #expect(one.count == 1)
+        guard case .failure = send(executor, [RedisCommand("GET", key), RedisCommand("GET", key)]) else {
+            Issue.record("two replies of one request share the budget: 1200 > 1000 bytes")
+            return
+        }
+        #expect(executor.statistics.borrows == 2, "both took a shared lease")
     }
 }
