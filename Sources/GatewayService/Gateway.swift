@@ -14,12 +14,10 @@ import UserDatabase
 public final class Gateway: Sendable {
     /// The configuration the gateway runs with.
     public let configuration: GatewayConfiguration
-    /// The shared Redis connection pool; nil on a cluster (one pool per primary, in `cluster`).
+    /// The shared Redis connection pool; nil on a cluster (one pool per primary).
     public let pool: RedisConnectionPool?
-    private let cluster: ClusterTopology?
     private let server: HTTPServer
     private let logger: Logger
-    private let follower: FailoverFollower?
     private let redis: RedisExecutor
     private let drain: DrainSignal
     private let pubsub: PubSubHub
@@ -47,50 +45,17 @@ public final class Gateway: Sendable {
             backoff: configuration.pool.reconnectBackoff, backoffCap: configuration.pool.reconnectBackoffCap,
             connect: { try factory.makeConnection() })
         self.pubsub = pubsub
-        let redis: RedisExecutor
-        if let seeds = configuration.redis.url.cluster {
-            let cluster = ClusterTopology(
-                seeds: seeds, options: configuration.redis, refreshInterval: configuration.clusterRefreshInterval, logger: logger,
-                makeNode: { address in
-                    let nodeMetrics = PoolMetrics(poolName: address.description, registry: registry)
-                    let nodePool = RedisConnectionPool(
-                        configuration: configuration.pool, factory: RedisConnectionFactory(options: configuration.redis.at(address)),
-                        observer: PoolEventLogging(metrics: nodeMetrics, logger: logger))
-                    return ClusterNode(
-                        address: address, pool: nodePool, metrics: nodeMetrics,
-                        sharedIO: SharedIOPair(pool: nodePool, threads: configuration.redisSenders))
-                })
-            self.cluster = cluster
-            self.pool = nil
-            self.follower = nil
-            redis = RedisExecutor(
-                cluster: cluster, retry: configuration.retry,
-                replicaAcknowledgement: configuration.replicaAcknowledgement, workers: RedisExecutor.workers(for: configuration.pool),
-                scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled))
-        } else {
-            let pool = RedisConnectionPool(
-                configuration: configuration.pool,
-                factory: factory,
-                observer: PoolEventLogging(metrics: metrics, logger: logger)
-            )
-            self.pool = pool
-            self.cluster = nil
-            let follower = factory.locator.map {
-                FailoverFollower(
-                    locator: $0, pool: pool, logger: logger,
-                    onMove: {
-                        metrics.masterChanged()
-                        pubsub.masterMoved()
-                        catalog.forget()
-                    })
-            }
-            self.follower = follower
-            redis = RedisExecutor(
-                pool: pool, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
-                sharedIOThreads: configuration.redisSenders,
-                scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled),
-                onResend: metrics.resent, onTopologyError: { reason in follower?.suspect(reason) })
-        }
+        let (topology, pool) = RedisTopologies.make(
+            configuration, factory: factory, metrics: metrics, registry: registry, logger: logger,
+            onMasterMove: {
+                pubsub.masterMoved()
+                catalog.forget()
+            })
+        self.pool = pool
+        let redis = RedisExecutor(
+            topology: topology, retry: configuration.retry, replicaAcknowledgement: configuration.replicaAcknowledgement,
+            workers: RedisExecutor.workers(for: configuration.pool),
+            scriptKiller: ScriptTimeoutKiller(logger: logger, onKill: protection.scriptKilled))
         self.redis = redis
         let syncToken = SyncToken()
         let drain = DrainSignal()
@@ -176,8 +141,7 @@ public final class Gateway: Sendable {
         }
         let started = server
         protection.readHTTPCounts { (started.connectionsRefused, started.requestsTimedOut) }
-        follower?.start()
-        cluster?.start()
+        redis.start()
     }
 
     /// The port the gateway listens on.
@@ -203,13 +167,9 @@ public final class Gateway: Sendable {
             if remaining > 0 {
                 logger.warning("drain deadline passed: requests still arriving get 503", metadata: ["in-flight": "\(remaining)"])
             }
-            pool?.shutDown()
-            cluster?.stop()
+            redis.shutDownPools()
         }
-        pool?.shutDown()
-        cluster?.stop()
         redis.stop()
-        follower?.stop()
         logger.info("stopped")
     }
 }

@@ -13,69 +13,49 @@ import Synchronization
 /// for a worker thread and for the lease, on both kinds of lease; the round trip then has the
 /// socket timeout. A re-send has a deadline of its own.
 ///
-/// A `READONLY` reply (the node became a replica) or a broken connection is reported through
-/// `onTopologyError` (with Sentinel: look for the master again). A request answered `READONLY`
-/// wrote nothing, so it is re-sent like one that never reached Redis.
+/// Where commands go is the `RedisTopology`'s (single node, Sentinel, Cluster): its pools, its
+/// shared-lease I/O, its re-routing. A `READONLY` reply (the node became a replica) or a broken
+/// connection is reported to it (`suspectChange`: with Sentinel, look for the master again; on a
+/// cluster, refresh the slot map). A request answered `READONLY` wrote nothing, so it is re-sent
+/// like one that never reached Redis.
 ///
-/// On a cluster (`init(cluster:…)`) each request is planned and sent per node by `ClusterDispatch`,
-/// each node's share through the same borrow-send-retry steps on that node's pool.
-///
-/// Threading: shared by all worker threads; each call borrows its own connection.
+/// Threading: shared by all threads; each call takes its own lease.
 public final class RedisExecutor: Sendable {
-    /// Where commands go: one pool, or a cluster's pools.
-    private enum Topology: Sendable {
-        case single(RedisConnectionPool)
-        case cluster(ClusterTopology)
-    }
-
-    private let topology: Topology
+    private let topology: any RedisTopology
     /// When a failed request is sent again.
     public let retry: RetryPolicy
     /// Whether writes wait for replicas.
     public let replicaAcknowledgement: ReplicaAcknowledgement
-    /// The I/O of shared leases, for read-only requests and for the others apart: a write Redis
-    /// holds back (`CLIENT PAUSE WRITE`, a replica catching up) never stalls the reads behind it.
-    private let sharedIO: SharedIOPair?
     /// The threads that hold exclusive leases on the HTTP threads' behalf (`offload`).
     private let workers: BlockingWorkers
-    private let onResend: @Sendable (RedisError) -> Void
-    private let onTopologyError: @Sendable (String) -> Void
     /// Kills a script still running when its request timed out (the script run-time budget).
     private let scriptKiller: ScriptTimeoutKiller?
 
-    /// Access through `pool`, re-sending per `retry`, confirming writes per `replicaAcknowledgement`;
-    /// `onResend` is told of each re-send (metrics), `onTopologyError` of READONLY replies and
-    /// broken connections.
-    public init(
-        pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
-        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), sharedIOThreads: Int = 0,
-        workers: BlockingWorkers? = nil, scriptKiller: ScriptTimeoutKiller? = nil,
-        onResend: @escaping @Sendable (RedisError) -> Void = { _ in }, onTopologyError: @escaping @Sendable (String) -> Void = { _ in }
-    ) {
-        self.scriptKiller = scriptKiller
-        self.topology = .single(pool)
-        self.workers = workers ?? Self.workers(for: pool.configuration)
-        self.sharedIO = SharedIOPair(pool: pool, threads: sharedIOThreads)
-        self.retry = retry
-        self.replicaAcknowledgement = replicaAcknowledgement
-        self.onResend = onResend
-        self.onTopologyError = onTopologyError
-    }
-
-    /// Access to a cluster through `cluster`'s per-node pools (each node has its own shared-lease I/O).
-    /// Re-sends are counted on the node's pool metrics.
+    /// Access through `topology`, re-sending per `retry`, confirming writes per
+    /// `replicaAcknowledgement`, holding exclusive leases on `workers`.
     init(
-        cluster: ClusterTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers,
+        topology: any RedisTopology, retry: RetryPolicy, replicaAcknowledgement: ReplicaAcknowledgement, workers: BlockingWorkers,
         scriptKiller: ScriptTimeoutKiller? = nil
     ) {
-        self.scriptKiller = scriptKiller
-        self.topology = .cluster(cluster)
-        self.workers = workers
-        self.sharedIO = nil
+        self.topology = topology
         self.retry = retry
         self.replicaAcknowledgement = replicaAcknowledgement
-        self.onResend = { _ in }
-        self.onTopologyError = { reason in cluster.refreshSoon(reason) }
+        self.workers = workers
+        self.scriptKiller = scriptKiller
+    }
+
+    /// Access to one Redis through `pool` (with `sharedIOThreads` I/O threads per lease group for
+    /// shared leases; 0: every request takes an exclusive lease); `onResend` is told of each
+    /// re-send (metrics).
+    public convenience init(
+        pool: RedisConnectionPool, retry: RetryPolicy = RetryPolicy(),
+        replicaAcknowledgement: ReplicaAcknowledgement = ReplicaAcknowledgement(), sharedIOThreads: Int = 0,
+        scriptKiller: ScriptTimeoutKiller? = nil, onResend: @escaping @Sendable (RedisError) -> Void = { _ in }
+    ) {
+        self.init(
+            topology: SingleNodeTopology(pool: pool, sharedIO: SharedIOPair(pool: pool, threads: sharedIOThreads), onResend: onResend),
+            retry: retry, replicaAcknowledgement: replicaAcknowledgement, workers: Self.workers(for: pool.configuration),
+            scriptKiller: scriptKiller)
     }
 
     /// The fixed set of threads for exclusive leases beside a pool configured so: as many as the
@@ -93,12 +73,7 @@ public final class RedisExecutor: Sendable {
     public func offload(_ work: @escaping @Sendable () -> Void, refused: @escaping @Sendable (GatewayError) -> Void) {
         let deadline = PoolInstant.now().advanced(by: workers.startTimeout)
         workers.run(startBy: deadline) { [self] started in
-            guard started else {
-                switch topology {
-                case .single(let pool): return refused(.pool(pool.waitTimedOutBeforeBorrowing(waited: workers.startTimeout)))
-                case .cluster: return refused(.pool(.timeout(waited: workers.startTimeout, statistics: statistics)))
-                }
-            }
+            guard started else { return refused(.pool(topology.workerTimedOut(waited: workers.startTimeout))) }
             RequestDeadline.with(deadline, work)
         }
     }
@@ -132,13 +107,12 @@ public final class RedisExecutor: Sendable {
         let deadline = RequestDeadline.current ?? PoolInstant.now().advanced(by: route.io.pool.configuration.waitTimeout)
         send(commands, commandCount: commands.count, through: route.io, deadline: deadline, attempt: 1, onResend: route.onResend) {
             result in
-            guard let cluster = route.cluster else { return completion(result) }
             switch result {
-            case .success(let replies) where replies.contains(where: { $0.errorMessage.map(ClusterDispatch.isClusterRefusal) ?? false }):
+            case .success(let replies) where route.refused?(replies) ?? false:
                 // Nothing ran: the exclusive lease follows the redirect, off the I/O thread.
                 exclusive()
             case .failure:
-                cluster.refreshSoon("a node failed a shared round trip")
+                route.onFailure()
                 completion(result)
             case .success:
                 completion(result)
@@ -176,39 +150,20 @@ public final class RedisExecutor: Sendable {
     /// Where a shared lease for `commands` goes, or nil when they take an exclusive one: the lease
     /// policy says shared, no replica confirmation is asked (`WAIT` blocks), and the topology has
     /// shared-lease I/O for them (on a cluster: their keys' one node).
-    private func sharedRoute(for commands: [RedisCommand], budget: ReplyBudgetScope)
-        -> (io: SharedConnectionIO, onResend: @Sendable (RedisError) -> Void, cluster: ClusterTopology?)?
-    {
+    private func sharedRoute(for commands: [RedisCommand], budget: ReplyBudgetScope) -> SharedRoute? {
         guard case .shared(let group) = LeasePolicy.kind(of: commands, budget: budget),
             replicaAcknowledgement.wait(after: commands) == nil
         else { return nil }
-        switch topology {
-        case .single:
-            return sharedIO.map { ($0[group], onResend, nil) }
-        case .cluster(let cluster):
-            guard let node = ClusterDispatch(topology: cluster).singleNode(for: commands), let io = node.sharedIO else { return nil }
-            return (io[group], node.metrics.resent, cluster)
-        }
+        return topology.sharedRoute(for: commands, group: group)
     }
 
     /// An exclusive lease for `commands` (on a cluster: one per node), here, on a thread that may wait.
     private func runExclusive(_ commands: [RedisCommand], label: String, budget: ReplyBudgetScope) throws(GatewayError)
         -> [RedisValue]
     {
-        switch topology {
-        case .single(let pool):
-            return try runExclusive(commands, on: pool, label: label, budget: budget, onResend: onResend)
-        case .cluster(let cluster):
-            return try ClusterDispatch(topology: cluster).pipeline(commands) { node, share throws(GatewayError) in
-                try runExclusive(share, on: node.pool, label: label, budget: budget, onResend: node.metrics.resent)
-            }
+        try topology.runExclusive(commands) { part, pool, onResend throws(GatewayError) in
+            try runExclusive(part, on: pool, label: label, budget: budget, onResend: onResend)
         }
-    }
-
-    /// Whether this executor fronts a Redis Cluster.
-    public var isCluster: Bool {
-        if case .cluster = topology { return true }
-        return false
     }
 
     private func runExclusive(
@@ -278,12 +233,12 @@ public final class RedisExecutor: Sendable {
             if !replies.contains(where: \.isReadOnlyRefusal) {
                 return .finished(Result { () throws(GatewayError) in try confirmed(replies, commandCount: commandCount) })
             }
-            onTopologyError("READONLY reply")
+            topology.suspectChange("READONLY reply")
             failure = RedisError(.io, "Redis answered READONLY: the master moved", mayHaveReachedRedis: false)
         case .failure(.pool(let poolError)):
             return .finished(.failure(.pool(poolError)))
         case .failure(.operation(let redisError)):
-            if redisError.kind == .io || redisError.kind == .connectionBroken { onTopologyError(redisError.message) }
+            if redisError.kind == .io || redisError.kind == .connectionBroken { topology.suspectChange(redisError.message) }
             failure = redisError
         }
         guard retry.allowsResend(of: sent, after: failure, attempt: attempt) else { return .finished(.failure(.redis(failure))) }
@@ -295,35 +250,31 @@ public final class RedisExecutor: Sendable {
         replicaAcknowledgement.wait(after: commands).map { commands + [$0] } ?? commands
     }
 
-    /// Ends the shared-lease I/O threads and the workers (after the HTTP server stopped).
+    /// Starts following changes of the servers (Sentinel's announcements, the cluster's slot map).
+    public func start() { topology.start() }
+
+    /// Shuts the pools (requests waiting for a lease fail at once) and ends the shared-lease I/O.
+    public func shutDownPools() { topology.stop() }
+
+    /// `shutDownPools`, and ends the workers (after the HTTP server stopped).
     public func stop() {
-        sharedIO?.stop()
+        topology.stop()
         workers.stop()
     }
 
-    /// The pool's gauges and counters now (for `/pool/stats` and `/metrics`); on a cluster, the
+    /// Whether this executor fronts a Redis Cluster.
+    public var isCluster: Bool { topology is ClusterTopology }
+
+    /// The pools' gauges and counters now (for `/pool/stats` and `/metrics`); on a cluster, the
     /// primaries' pools added together.
-    public var statistics: PoolStatistics {
-        switch topology {
-        case .single(let pool): pool.statistics
-        case .cluster(let cluster): ClusterStatistics(cluster).totals
-        }
-    }
+    public var statistics: PoolStatistics { topology.statistics }
 
     /// Whether Redis is up, or down since when and why (for `/readyz`); on a cluster, up when every
     /// slot has a primary and every primary's pool is up.
-    public var availability: PoolAvailability {
-        switch topology {
-        case .single(let pool): pool.availability
-        case .cluster(let cluster): ClusterStatistics(cluster).availability
-        }
-    }
+    public var availability: PoolAvailability { topology.availability }
 
     /// The cluster's per-node pools now; nil for a single Redis.
-    var clusterStatistics: ClusterStatistics? {
-        if case .cluster(let cluster) = topology { return ClusterStatistics(cluster) }
-        return nil
-    }
+    var clusterStatistics: ClusterStatistics? { topology.clusterStatistics }
 
     private func borrowAndSend(
         _ commands: [RedisCommand], on pool: RedisConnectionPool, label: String, budget: ReplyBudgetScope, deadline: PoolInstant?
