@@ -75,6 +75,11 @@ final class SharedConnectionIO: Sendable {
         }
     }
 
+    /// Connections a thread is on now, in a round trip (tests await it).
+    var roundTripsInFlight: Int {
+        lock.withLock { $0.scheduled.count - $0.ready.count }
+    }
+
     /// Ends the threads once no work is left; later requests fail with `.shutDown`.
     func stop() {
         lock.withLock { $0.stopped = true }

@@ -1,18 +1,21 @@
 import ConnectionPool
 import Foundation
-import GatewayService
 import RedisClient
 import Synchronization
 import TestSupport
 import Testing
 
+@testable import GatewayService
+
 /// Shared leases against a real Redis: concurrent requests share round trips on a shared connection,
 /// each is one borrow and gets exactly its own replies, a Redis error reply stays with its command,
 /// a dead Redis fails a round trip cleanly, and a request queued in the pool fails at its deadline.
 @Suite struct SharedLeaseTests {
-    func executor(
+    func pool(
         _ redis: RedisServer, senders: Int = 1, maxConnections: Int = 2, waitTimeout: Duration = .seconds(2), maxReplyBytes: Int? = nil
-    ) throws -> RedisExecutor {
+    )
+        throws -> RedisConnectionPool
+    {
         var options = RedisConnectionOptions()
         options.url = try RedisURL(parsing: redis.url)
         options.socketTimeout = .milliseconds(1000)
@@ -22,8 +25,22 @@ import Testing
         configuration.waitTimeout = waitTimeout
         configuration.minIdle = 0
         configuration.maxSharedConnectionsPerGroup = senders
-        let pool = RedisConnectionPool(configuration: configuration, factory: RedisConnectionFactory(options: options))
+        return RedisConnectionPool(configuration: configuration, factory: RedisConnectionFactory(options: options))
+    }
+
+    func executor(
+        _ redis: RedisServer, senders: Int = 1, maxConnections: Int = 2, waitTimeout: Duration = .seconds(2), maxReplyBytes: Int? = nil
+    ) throws -> RedisExecutor {
+        let pool = try pool(redis, senders: senders, maxConnections: maxConnections, waitTimeout: waitTimeout, maxReplyBytes: maxReplyBytes)
         return RedisExecutor(pool: pool, retry: RetryPolicy(), sharedIOThreads: senders)
+    }
+
+    /// A script (a write, to Redis' command table) that holds Redis for `microseconds`, answering nobody meanwhile.
+    func spinning(microseconds: Int) -> RedisCommand {
+        RedisCommand(
+            "EVAL",
+            "local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + \(microseconds) "
+                + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1", "0")
     }
 
     /// Sends through the asynchronous path and waits for the completion (tests only).
@@ -141,10 +158,7 @@ import Testing
         let redis = RedisServer()
         let executor = try executor(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
         defer { executor.stop() }
-        let script =
-            "local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + 500000 "
-            + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1"
-        let busy = TestThread { _ = send(executor, [RedisCommand("EVAL", script, "0")]) }
+        let busy = TestThread { _ = send(executor, [spinning(microseconds: 500_000)]) }
         busy.start()
         #expect(eventually { executor.statistics.leasesInUse == 1 })
         let clock = ContinuousClock()
@@ -163,29 +177,39 @@ import Testing
     /// A write that joins a shared connection while Redis holds that connection's round trip past
     /// the write's deadline is not sent: it fails with the pool's timeout at its deadline (the
     /// watch), not when the round trip ends, and Redis never runs it.
+    /// Driven on `SharedConnectionIO` itself, so the write is sent only once the script's round
+    /// trip is under way (awaiting the lease alone left a race: both could ride one round trip).
     @Test(.timeLimit(.minutes(1)))
     func aSharedLeaseWhoseDeadlinePassedBehindABusyConnectionIsNotSent() throws {
         let redis = RedisServer()
-        let executor = try executor(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
-        defer { executor.stop() }
+        let pool = try pool(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
+        let io = SharedConnectionIO(pool: pool, group: LeasePolicy.writes, name: "test", threads: 1)
+        defer {
+            io.stop()
+            pool.shutDown()
+        }
         let key = uniqueKey("late")
-        let script =
-            "local t = redis.call('TIME'); local stop = t[1] * 1000000 + t[2] + 400000 "
-            + "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop return 1"
-        let busy = TestThread { _ = send(executor, [RedisCommand("EVAL", script, "0")]) }
-        busy.start()
-        #expect(eventually { executor.statistics.leasesInUse == 1 })
+        let scriptDone = DispatchSemaphore(value: 0)
+        io.send([spinning(microseconds: 400_000)], deadline: .now().advanced(by: .seconds(2))) { _ in scriptDone.signal() }
+        #expect(eventually { io.roundTripsInFlight == 1 }, "the script's round trip is under way")
         let clock = ContinuousClock()
         let start = clock.now
-        guard case .failure(.pool(.timeout)) = send(executor, [RedisCommand("SET", key, "written")]) else {
-            Issue.record("expected the pool's timeout")
+        let outcome = Mutex<SharedConnectionIO.Outcome?>(nil)
+        let setDone = DispatchSemaphore(value: 0)
+        io.send([RedisCommand("SET", key, "written")], deadline: .now().advanced(by: .milliseconds(150))) { result in
+            outcome.withLock { $0 = result }
+            setDone.signal()
+        }
+        setDone.wait()
+        let took = clock.now - start
+        guard case .failure(.pool(.timeout))? = outcome.withLock({ $0 }) else {
+            Issue.record("expected the pool's timeout, got \(String(describing: outcome.withLock { $0 }))")
             return
         }
-        let took = clock.now - start
         #expect(took < .milliseconds(350), "failed at its deadline (150 ms), not when the round trip ended (400 ms): \(took)")
-        busy.join()
+        scriptDone.wait()
         #expect(redis.command(["EXISTS", key]) == ":0", "the late SET never reached Redis")
-        let stats = executor.statistics
+        let stats = pool.statistics
         // The late SET is a wait timeout, not a borrow: it never reached Redis.
         #expect(stats.borrows == 1 && stats.waitTimeouts == 1 && stats.leasesInUse == 0 && stats.sharedConnections == 0)
     }
