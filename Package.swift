@@ -36,6 +36,12 @@ let package = Package(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // TLS to Redis: GnuTLS, the library libmicrohttpd already links for HTTPS (one TLS library).
+        .systemLibrary(
+            name: "CGnuTLS",
+            pkgConfig: "gnutls",
+            providers: [.apt(["libgnutls28-dev"])]
+        ),
         .systemLibrary(
             name: "CMicroHTTPD",
             pkgConfig: "libmicrohttpd",
@@ -52,7 +58,7 @@ let package = Package(
         // 3. Redis client over hiredis: knows nothing of HTTP.
         .target(
             name: "RedisClient",
-            dependencies: ["CHiredis", "ConnectionPool", "CoreUtilities"],
+            dependencies: ["CHiredis", "CGnuTLS", "ConnectionPool", "CoreUtilities"],
             swiftSettings: librarySettings
         ),
 

@@ -121,12 +121,13 @@ static void gw_redis_budget_free(void *_Nullable reply) {
 }
 
 /// When the reader is waiting for the rest of a string longer than `allowance` (what is left of
-/// the reply's budget): reads the rest of that string from the socket and throws it away, puts a
-/// nil where the reader expects the string, and marks the reply over its budget. The connection
-/// stays in step, and no memory is taken for the string. Returns 1 when it skipped, 0 when the
-/// reader is not at such a string (or the string is too long to be worth reading through: more
-/// than GW_REDIS_DRAIN_FACTOR times the budget), -1 when the socket failed meanwhile (errno set).
-static inline int gw_redis_skip_long_string(redisContext *_Nonnull c, gw_redis_reply_budget *_Nonnull budget, size_t allowance) {
+/// the reply's budget): how many bytes of it are still to come on the socket, so the caller reads
+/// them and throws them away (then `gw_redis_long_string_skipped`), and the connection stays in
+/// step with no memory taken for the string. 0 when the reader is not at such a string (or the
+/// string is too long to be worth reading through: more than GW_REDIS_DRAIN_FACTOR times the
+/// budget). `*length` is the string's length.
+static inline unsigned long long gw_redis_long_string_rest(
+    redisContext *_Nonnull c, gw_redis_reply_budget *_Nonnull budget, size_t allowance, unsigned long long *_Nonnull length_out) {
     redisReader *r = c->reader;
     if (r == NULL || r->ridx < 0 || r->rstack[r->ridx].type != REDIS_REPLY_STRING) return 0;
     // The reader took the '$' and waits at the length: "<digits>\r\n<bytes>\r\n".
@@ -144,19 +145,34 @@ static inline int gw_redis_skip_long_string(redisContext *_Nonnull c, gw_redis_r
     unsigned long long have = available - header;
     if (have >= need || length <= allowance) return 0;
     if (budget->limit > 0 && length / GW_REDIS_DRAIN_FACTOR > budget->limit) return 0;
-    unsigned long long rest = need - have;
-    char scratch[16384];
-    while (rest > 0) {
-        ssize_t n = recv(c->fd, scratch, rest < sizeof(scratch) ? (size_t)rest : sizeof(scratch), 0);
-        if (n <= 0) return -1;
-        rest -= (unsigned long long)n;
-    }
-    // Drop what the reader holds of the string, then feed it a nil in its place.
+    *length_out = length;
+    return need - have;
+}
+
+/// After the rest of a long string was read and thrown away: drops what the reader holds of it,
+/// feeds it a nil in its place and marks the reply over its budget. 1, or -1 when the reader failed.
+static inline int gw_redis_long_string_skipped(redisContext *_Nonnull c, gw_redis_reply_budget *_Nonnull budget, unsigned long long length) {
+    redisReader *r = c->reader;
     sdsIncrLen(r->buf, -(int)(sdslen(r->buf) - r->pos));
     r->len = sdslen(r->buf);
     budget->over = 1;
     budget->used += (size_t)length;
     return redisReaderFeed(r, "-1\r\n", 4) == REDIS_OK ? 1 : -1;
+}
+
+/// The bytes appended but not yet written (`gw_redis_pending_output` of them).
+static inline const char *_Nullable gw_redis_output(const redisContext *_Nonnull c) {
+    return c->obuf;
+}
+
+/// Drops the first `written` bytes of the output buffer (they reached the socket).
+static inline void gw_redis_output_written(redisContext *_Nonnull c, size_t written) {
+    if (written >= sdslen(c->obuf)) {
+        sdsfree(c->obuf);
+        c->obuf = sdsempty();
+    } else {
+        sdsrange(c->obuf, (int)written, -1);
+    }
 }
 
 /// Puts `budget` in front of the context's reader (its privdata reaches every read task). The

@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
 
     /// Builds the pool, opens the origin database, builds the routes and starts listening.
     public init(configuration: GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
+        var configuration = configuration
+        try Self.loadRedisTLS(&configuration, logger: logger)
         self.configuration = configuration
         self.logger = logger
         let registry = PrometheusCollectorRegistry()
@@ -174,6 +176,27 @@ public final class Gateway: Sendable {
     }
 }
 
+extension Gateway {
+    /// With a `rediss` URL and no credentials loaded yet: loads `redisTLS`' files once, for every
+    /// connection (a file that cannot be used stops the start, naming it), and warns when the
+    /// server's certificate will not be verified.
+    static func loadRedisTLS(_ configuration: inout GatewayConfiguration, logger: Logger) throws(GatewayStartError) {
+        guard configuration.redis.url.usesTLS else { return }
+        if configuration.redis.tls == nil {
+            do {
+                configuration.redis.tls = try RedisTLSCredentials(configuration.redisTLS)
+            } catch {
+                throw .tls("TLS to Redis: \(error.message)")
+            }
+        }
+        if configuration.redis.tls?.settings.verify == RedisTLSSettings.Verification.none {
+            logger.warning(
+                "GATEWAY_REDIS_TLS_VERIFY=none: the Redis server's certificate is not checked, so anyone on the path can read and change the traffic"
+            )
+        }
+    }
+}
+
 /// Why the gateway could not start.
 public enum GatewayStartError: Error, CustomStringConvertible {
     /// The HTTP server could not listen.
@@ -182,11 +205,13 @@ public enum GatewayStartError: Error, CustomStringConvertible {
     case database(String)
     /// No tokens on an address beyond loopback, without `GATEWAY_ALLOW_UNAUTHENTICATED`.
     case insecure(String)
+    /// A TLS file (CA bundle, certificate, key) could not be used.
+    case tls(String)
 
     public var description: String {
         switch self {
         case .http(let error): error.description
-        case .database(let message), .insecure(let message): message
+        case .database(let message), .insecure(let message), .tls(let message): message
         }
     }
 }

@@ -9,6 +9,8 @@ public final class MasterLocator: Sendable {
     /// The Sentinels and the master's name.
     public let settings: SentinelSettings
     private let timeout: Duration
+    /// TLS to the Sentinels (the same settings as the data nodes'); nil: plain TCP.
+    private let tls: RedisTLSCredentials?
     private struct State {
         var master: ServerAddress?
         var preferred = 0
@@ -20,10 +22,11 @@ public final class MasterLocator: Sendable {
     private let state = Mutex(State())
     private let clock = ContinuousClock()
 
-    /// A locator asking the Sentinels in `settings`, each within `timeout`.
-    public init(settings: SentinelSettings, timeout: Duration) {
+    /// A locator asking the Sentinels in `settings`, each within `timeout`, over TLS with `tls`.
+    public init(settings: SentinelSettings, timeout: Duration, tls: RedisTLSCredentials? = nil) {
         self.settings = settings
         self.timeout = timeout
+        self.tls = tls
     }
 
     /// The master last found, or the Sentinels' answer now when none is known.
@@ -105,6 +108,7 @@ public final class MasterLocator: Sendable {
         options.connectTimeout = timeout
         options.socketTimeout = timeout
         options.clientName = nil
+        options.tls = tls
         return options
     }
 

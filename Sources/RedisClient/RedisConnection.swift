@@ -5,7 +5,8 @@ import CHiredis
 #endif
 
 /// One blocking connection to Redis over hiredis: connect timeout, socket read/write timeout,
-/// TCP keepalive, AUTH (optionally with an ACL user), SELECT and CLIENT SETNAME on connect, and a
+/// TCP keepalive, TLS when `options.tls` is set (hiredis then only formats commands and parses
+/// replies, `TLSSession` carries the bytes), AUTH (optionally with an ACL user), SELECT and CLIENT SETNAME on connect, and a
 /// bound on the memory of each reply (`options.maxReplyBytes`).
 ///
 /// What runs on it is watched (`ConnectionStateWatch`): a command that may change the connection's
@@ -20,6 +21,8 @@ import CHiredis
 /// This file is the only one that touches `redisContext*`.
 public final class RedisConnection {
     private let context: UnsafeMutablePointer<redisContext>
+    /// The TLS session over the socket, nil for plain TCP (hiredis' own reads and writes).
+    private let tls: TLSSession?
     /// The options the connection was opened with.
     public let options: RedisConnectionOptions
     /// True after an I/O error, timeout or protocol error: the connection must not be used again.
@@ -35,8 +38,9 @@ public final class RedisConnection {
     private var flatArguments: [UInt8] = []
     private var argumentLengths: [Int] = []
 
-    private init(context: UnsafeMutablePointer<redisContext>, options: RedisConnectionOptions) {
+    private init(context: UnsafeMutablePointer<redisContext>, tls: TLSSession?, options: RedisConnectionOptions) {
         self.context = context
+        self.tls = tls
         self.options = options
         replyBudget = .allocate(capacity: 1)
         replyBudget.initialize(to: gw_redis_reply_budget(limit: max(options.maxReplyBytes, 0), used: 0, over: 0, inner: nil))
@@ -54,12 +58,14 @@ public final class RedisConnection {
     public var changedState: Bool { watch.changed }
 
     /// Opens a connection and prepares it (AUTH, SELECT, CLIENT SETNAME in one round trip).
-    /// `connectTimeout` overrides `options.connectTimeout` when shorter.
+    /// `connectTimeout` overrides `options.connectTimeout` when shorter; it covers the TCP connect
+    /// and the TLS handshake together.
     public static func connect(
         options: RedisConnectionOptions,
         connectTimeout: Duration? = nil
     ) throws(RedisError) -> RedisConnection {
         let timeout = min(connectTimeout ?? options.connectTimeout, options.connectTimeout)
+        let start = ContinuousClock.now
         guard let context = redisConnectWithTimeout(options.url.host, Int32(options.url.port), timeval(timeout)) else {
             throw RedisError(.connectFailed, "cannot allocate a Redis context")
         }
@@ -68,9 +74,21 @@ public final class RedisConnection {
             redisFree(context)
             throw RedisError(.connectFailed, "cannot connect to \(options.url.poolName): \(message)")
         }
+        var tls: TLSSession?
+        if let credentials = options.tls {
+            let remaining = max(timeout - (ContinuousClock.now - start), .milliseconds(1))
+            redisSetTimeout(context, timeval(remaining))
+            do {
+                let name = credentials.settings.serverName ?? options.url.host
+                tls = try TLSSession(fd: context.pointee.fd, credentials: credentials, serverName: name, timeout: remaining)
+            } catch {
+                redisFree(context)
+                throw RedisError(error.kind, "cannot connect to \(options.url.poolName) over TLS: \(error.message)")
+            }
+        }
         redisSetTimeout(context, timeval(options.socketTimeout))
         redisEnableKeepAlive(context)
-        let connection = RedisConnection(context: context, options: options)
+        let connection = RedisConnection(context: context, tls: tls, options: options)
         try connection.prepare()
         return connection
     }
@@ -201,7 +219,7 @@ public final class RedisConnection {
         guard !isBroken, !isClosed else {
             throw RedisError(.connectionBroken, "the connection is broken by an earlier error", mayHaveReachedRedis: false)
         }
-        if redisBufferRead(context) != REDIS_OK { throw failure() }
+        try readFromSocket(draining: true)
         var replies: [RedisValue] = []
         while true {
             var raw: UnsafeMutableRawPointer?
@@ -209,7 +227,8 @@ public final class RedisConnection {
             // many reads), and starts afresh for the next one.
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
             guard let raw else {
-                try checkPendingInput()
+                // A long string skipped leaves a value in its place: parse on.
+                if try checkPendingInput() { continue }
                 return replies
             }
             let over = replyBudget.pointee.over != 0
@@ -239,7 +258,7 @@ public final class RedisConnection {
     /// True when bytes were written but not flushed, or read but not handed out as replies:
     /// a connection in that state would give its next user someone else's reply.
     public var hasUnreadBytes: Bool {
-        !isClosed && (gw_redis_pending_output(context) > 0 || gw_redis_pending_input(context) > 0)
+        !isClosed && (gw_redis_pending_output(context) > 0 || gw_redis_pending_input(context) > 0 || (tls?.pendingBytes ?? 0) > 0)
     }
 
     /// Closes the socket; later calls throw `.connectionBroken`.
@@ -320,8 +339,10 @@ public final class RedisConnection {
         while true {
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
             if raw != nil { break }
-            try checkPendingInput()
-            if redisBufferRead(context) != REDIS_OK { throw failure() }
+            // A long string skipped leaves a value in its place: parse it before reading again (a
+            // lone reply has nothing more to read).
+            if try checkPendingInput() { continue }
+            try readFromSocket(draining: false)
         }
         guard let raw else {
             isBroken = true
@@ -339,38 +360,95 @@ public final class RedisConnection {
     }
 
     /// Fails (and breaks the connection) when the bytes of the reply still arriving already pass
-    /// what is left of the budget.
-    private func checkPendingInput() throws(RedisError) {
+    /// what is left of the budget. True when it read a long string through instead (the reader now
+    /// holds a nil in its place).
+    private func checkPendingInput() throws(RedisError) -> Bool {
         let budget = replyBudget.pointee
-        guard budget.limit > 0 else { return }
+        guard budget.limit > 0 else { return false }
         // A string longer than what is left of the budget is read through and thrown away (the
         // reader gets a nil in its place), so the connection stays in step without buffering it.
         let allowance = budget.over != 0 ? 0 : budget.limit - min(budget.used, budget.limit)
-        switch gw_redis_skip_long_string(context, replyBudget, allowance) {
-        case 1:
-            return
-        case -1:
-            let savedErrno = errno
-            isBroken = true
-            let timedOut = savedErrno == EAGAIN || savedErrno == EWOULDBLOCK
-            lastFailure = timedOut ? .timeout : .io
-            throw RedisError(
-                timedOut ? .timeout : .io,
-                timedOut ? "Redis did not answer within \(options.socketTimeout)" : "I/O error while skipping a long reply",
-                mayHaveReachedRedis: true)
-        default:
-            break
+        var length: UInt64 = 0
+        let rest = gw_redis_long_string_rest(context, replyBudget, allowance, &length)
+        if rest > 0 {
+            try discard(rest)
+            guard gw_redis_long_string_skipped(context, replyBudget, length) == 1 else { throw failure() }
+            return true
         }
         // Past the budget nothing is built, so only what the reader buffers still counts.
         let built = budget.over != 0 ? 0 : budget.used
-        guard built + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return }
+        guard built + gw_redis_pending_input(context) > budget.limit + Self.readChunk else { return false }
         isBroken = true
         lastFailure = .replyTooLarge
         throw tooLarge(mayHaveReachedRedis: true)
     }
 
-    /// What one `redisBufferRead` reads at most (hiredis 0.14: 16 KiB).
+    /// What one `redisBufferRead` reads at most (hiredis 0.14: 16 KiB), and one TLS read here.
     private static let readChunk = 16 * 1024
+
+    /// One read from the socket into hiredis' reader (hiredis' own read for plain TCP). Over TLS,
+    /// with `draining`, also every decrypted byte the session already holds: a poll on the socket
+    /// would not show them.
+    private func readFromSocket(draining: Bool) throws(RedisError) {
+        guard let tls else {
+            if redisBufferRead(context) != REDIS_OK { throw failure() }
+            return
+        }
+        repeat {
+            let count = withUnsafeTemporaryAllocation(byteCount: Self.readChunk, alignment: 1) { buffer in
+                let count = tls.receive(into: buffer)
+                if count > 0,
+                    redisReaderFeed(context.pointee.reader, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), count) != REDIS_OK
+                {
+                    return -2
+                }
+                return count
+            }
+            if count == -2 {
+                isBroken = true
+                lastFailure = .protocolError
+                throw RedisError(.protocolError, "protocol error: \(Self.readerError(context))")
+            }
+            if count <= 0 { throw socketFailure(count == 0 ? nil : errno, mayHaveReachedRedis: true) }
+        } while draining && tls.pendingBytes > 0
+    }
+
+    /// Reads `count` bytes from the socket and throws them away (the rest of a string past its budget).
+    private func discard(_ count: UInt64) throws(RedisError) {
+        var rest = count
+        while rest > 0 {
+            let received = withUnsafeTemporaryAllocation(byteCount: Self.readChunk, alignment: 1) { buffer in
+                let wanted = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Int(min(rest, UInt64(buffer.count)))])
+                if let tls { return tls.receive(into: wanted) }
+                return recv(context.pointee.fd, wanted.baseAddress, wanted.count, 0)
+            }
+            if received <= 0 { throw socketFailure(received == 0 ? nil : errno, mayHaveReachedRedis: true) }
+            rest -= UInt64(received)
+        }
+    }
+
+    /// Breaks the connection for a failed socket read or write (`code`: its errno; nil: the peer closed).
+    private func socketFailure(_ code: Int32?, mayHaveReachedRedis: Bool) -> RedisError {
+        isBroken = true
+        let error: RedisError
+        switch code {
+        case nil:
+            error = RedisError(.io, "Redis closed the connection", mayHaveReachedRedis: mayHaveReachedRedis)
+        case EAGAIN?, EWOULDBLOCK?, ETIMEDOUT?:
+            error = RedisError(.timeout, "Redis did not answer within \(options.socketTimeout)", mayHaveReachedRedis: mayHaveReachedRedis)
+        case EPROTO? where tls != nil:
+            error = RedisError(.io, tls!.lastError, mayHaveReachedRedis: mayHaveReachedRedis)
+        case let code?:
+            error = RedisError(.io, "I/O error: \(String(cString: strerror(code)))", mayHaveReachedRedis: mayHaveReachedRedis)
+        }
+        lastFailure = error.kind
+        return error
+    }
+
+    private static func readerError(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        guard let reader = context.pointee.reader else { return "no reader" }
+        return withUnsafeBytes(of: reader.pointee.errstr) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+    }
 
     private func tooLarge(mayHaveReachedRedis: Bool) -> RedisError {
         RedisError(
@@ -381,6 +459,7 @@ public final class RedisConnection {
     /// Fails, nothing sent, when Redis closed the socket, or sent something unasked — typically an
     /// error it writes on accepting a connection it will not serve (`max number of clients reached`).
     private func checkPeerStillOpen() throws(RedisError) {
+        if let tls { return try checkTLSPeerStillOpen(tls) }
         var byte: UInt8 = 0
         let received = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if received < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
@@ -395,8 +474,49 @@ public final class RedisConnection {
         throw RedisError(.io, "\(reason) (found before sending)", mayHaveReachedRedis: false)
     }
 
+    /// `checkPeerStillOpen` over TLS: bytes on the socket may be records that carry no data (TLS
+    /// 1.3 session tickets), so they are read (without waiting) before anything counts as unasked.
+    private func checkTLSPeerStillOpen(_ tls: TLSSession) throws(RedisError) {
+        if tls.pendingBytes == 0 {
+            var byte: UInt8 = 0
+            let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if peeked < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+            if peeked > 0 {
+                let received = withUnsafeTemporaryAllocation(byteCount: Self.readChunk, alignment: 1) { buffer in
+                    let count = tls.receive(into: buffer, nonblocking: true)
+                    if count > 0 { redisReaderFeed(context.pointee.reader, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), count) }
+                    return count
+                }
+                if received < 0, errno == EAGAIN { return }
+                // Closed, or ended with an alert (a refused client certificate arrives so after a TLS 1.3 handshake).
+                if received <= 0 { throw socketFailure(received == 0 ? nil : errno, mayHaveReachedRedis: false) }
+            } else {
+                isBroken = true
+                throw RedisError(.io, "Redis closed the connection (found before sending)", mayHaveReachedRedis: false)
+            }
+        }
+        var raw: UnsafeMutableRawPointer?
+        let unasked: RedisValue? =
+            redisGetReplyFromReader(context, &raw) == REDIS_OK && raw != nil
+            ? Self.value(of: raw!.assumingMemoryBound(to: redisReply.self)) : nil
+        if let raw { gw_redis_budget_free(raw) }
+        isBroken = true
+        let message = unasked?.errorMessage.map { "Redis refused the connection: \($0)" } ?? "Redis sent bytes before any request"
+        throw RedisError(.io, message, mayHaveReachedRedis: false)
+    }
+
     /// Writes the whole output buffer; a failure before the first byte left says so.
     private func flush() throws(RedisError) {
+        if let tls {
+            let pending = gw_redis_pending_output(context)
+            guard pending > 0, let output = gw_redis_output(context) else { return }
+            guard tls.send(UnsafeRawBufferPointer(start: output, count: pending)) else {
+                // A TLS write that failed may have sent part of its records.
+                throw socketFailure(errno, mayHaveReachedRedis: true)
+            }
+            gw_redis_output_written(context, pending)
+            return
+        }
         let pending = gw_redis_pending_output(context)
         var done: Int32 = 0
         while done == 0 {

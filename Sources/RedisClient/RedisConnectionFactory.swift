@@ -11,7 +11,7 @@ public struct RedisConnectionFactory: ConnectionFactory {
     /// A factory opening connections with `options`; a `MasterLocator` is made when the URL names Sentinels.
     public init(options: RedisConnectionOptions) {
         self.options = options
-        self.locator = options.url.sentinel.map { MasterLocator(settings: $0, timeout: options.connectTimeout) }
+        self.locator = options.url.sentinel.map { MasterLocator(settings: $0, timeout: options.connectTimeout, tls: options.tls) }
     }
 
     /// Connects within the configured connect timeout. With Sentinels: to the master last found; if

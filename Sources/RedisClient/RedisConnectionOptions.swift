@@ -14,6 +14,8 @@ public struct RedisConnectionOptions: Sendable, Equatable {
     /// fails with `.replyTooLarge`, the connection still in step; past 8 times it the connection is
     /// given up. 0: unbounded.
     public var maxReplyBytes = 16 << 20
+    /// TLS to Redis (loaded CAs and client certificate, the name to verify); nil: plain TCP.
+    public var tls: RedisTLSCredentials?
 
     /// Defaults: redis://127.0.0.1:6379/0, 1 s connect and socket timeouts, 16 MiB per reply.
     public init() {}

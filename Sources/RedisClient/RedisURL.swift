@@ -4,7 +4,9 @@ import CoreUtilities
 /// Sentinels: `redis+sentinel://[[user]:password@]host1[:port],host2[:port]/master-name[/db]`
 /// with `?sentinel_password=...&sentinel_username=...` for the Sentinels' own credentials (the ones
 /// before `@` are the data nodes'), or a Redis Cluster through seed nodes:
-/// `redis+cluster://[[user]:password@]host1[:port],host2[:port]/` (database 0 only).
+/// `redis+cluster://[[user]:password@]host1[:port],host2[:port]/` (database 0 only). Each scheme
+/// has a TLS form, `rediss://`, `rediss+sentinel://` (Sentinels and data nodes both over TLS) and
+/// `rediss+cluster://`.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Host name or address (IPv6 without brackets).
     public var host: String = "127.0.0.1"
@@ -20,6 +22,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var sentinel: SentinelSettings?
     /// Seed nodes of a Redis Cluster (then `host` and `port` name the first seed); nil otherwise.
     public var cluster: [ServerAddress]?
+    /// Every connection (data nodes, Sentinels, cluster nodes) uses TLS: a `rediss` scheme.
+    public var usesTLS = false
 
     /// `redis://127.0.0.1:6379/0`.
     public init() {}
@@ -29,9 +33,15 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else {
             throw RedisURLError("missing scheme in '\(text)' (expected redis://host:port/db)")
         }
-        let scheme = text[..<colon].lowercased()
+        var scheme = text[..<colon].lowercased()
+        if scheme.hasPrefix("rediss") {
+            usesTLS = true
+            scheme.remove(at: scheme.index(scheme.startIndex, offsetBy: 5))
+        }
         guard scheme == "redis" || scheme == "redis+sentinel" || scheme == "redis+cluster" else {
-            throw RedisURLError("unsupported scheme '\(scheme)' (redis://, redis+sentinel:// or redis+cluster://)")
+            throw RedisURLError(
+                "unsupported scheme '\(text[..<colon])' (redis://, redis+sentinel://, redis+cluster:// or their TLS forms rediss://, "
+                    + "rediss+sentinel://, rediss+cluster://)")
         }
         var rest = text[text.index(colon, offsetBy: 3)...]
         var query: Substring = ""
@@ -108,14 +118,16 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         if let sentinel {
             let hosts = sentinel.addresses.map(\.description).joined(separator: ",")
             let secret = sentinel.password != nil ? "?sentinel_password=****" : ""
-            return "redis+sentinel://\(auth)\(hosts)/\(sentinel.masterName)/\(database)\(secret)"
+            return "\(schemeName)+sentinel://\(auth)\(hosts)/\(sentinel.masterName)/\(database)\(secret)"
         }
         if let cluster {
-            return "redis+cluster://\(auth)\(cluster.map(\.description).joined(separator: ","))/"
+            return "\(schemeName)+cluster://\(auth)\(cluster.map(\.description).joined(separator: ","))/"
         }
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(auth)\(shownHost):\(port)/\(database)"
+        return "\(schemeName)://\(auth)\(shownHost):\(port)/\(database)"
     }
+
+    private var schemeName: String { usesTLS ? "rediss" : "redis" }
 
     /// `host:port/db` (or `sentinel:master-name/db`), the pool name used in metrics labels.
     public var poolName: String {

@@ -27,9 +27,24 @@ import Testing
         #expect(url.poolName == "[::1]:7000/1")
     }
 
-    @Test(arguments: ["http://h", "h:6379", "redis://h:0", "redis://h:99999", "redis://h:x", "redis://h/-1", "redis://h/a", "rediss://h"])
+    @Test(arguments: [
+        "http://h", "h:6379", "redis://h:0", "redis://h:99999", "redis://h:x", "redis://h/-1", "redis://h/a", "redisx://h",
+        "rediss+nope://h",
+    ])
     func rejectsMalformedURLs(_ text: String) {
         #expect(throws: RedisURLError.self) { try RedisURL(parsing: text) }
+    }
+
+    @Test func everySchemeHasATLSForm() throws {
+        let single = try RedisURL(parsing: "rediss://u:pw@cache.example.com:6380/2")
+        #expect(single.usesTLS && single.host == "cache.example.com" && single.port == 6380 && single.database == 2)
+        #expect(single.description == "rediss://u:****@cache.example.com:6380/2")
+        let sentinel = try RedisURL(parsing: "rediss+sentinel://s1:26379,s2/mymaster/1")
+        #expect(sentinel.usesTLS && sentinel.sentinel?.masterName == "mymaster" && sentinel.database == 1)
+        #expect(sentinel.description.hasPrefix("rediss+sentinel://"))
+        let cluster = try RedisURL(parsing: "REDISS+CLUSTER://n1:7000,n2:7001/")
+        #expect(cluster.usesTLS && cluster.cluster?.count == 2 && cluster.description.hasPrefix("rediss+cluster://"))
+        #expect(try !RedisURL(parsing: "redis://h").usesTLS)
     }
 
     @Test func masksThePasswordWhenPrinted() throws {

@@ -109,4 +109,24 @@ import Testing
         #expect(connection.isReusable)
         #expect(try connection.send(RedisCommand("GET", small)).text == "s")
     }
+
+    /// A long string that ends the round trip: once it is read through, the nil in its place is
+    /// parsed before any further read (there is nothing more to read: waiting would time out,
+    /// holding the connection for a socket timeout and then discarding it).
+    @Test func aLoneReplyLongerThanTheBudgetFailsWithoutWaitingForMore() throws {
+        let big = "budget-lone:\(uniqueKey())"
+        _ = RedisServer.shared.command(["SETRANGE", big, String(256 * 1024), "x"])
+        defer { _ = RedisServer.shared.command(["DEL", big]) }
+        let connection = try connection(budget: 64 * 1024)
+        for command in [RedisCommand("GET", big), RedisCommand("MGET", big)] {
+            let (received, failure) = connection.pipelineKeepingReplies([command])
+            #expect(failure == nil, "\(String(describing: failure))")
+            if case .failure(let error)? = received.first {
+                #expect(error.kind == .replyTooLarge)
+            } else {
+                Issue.record("\(command.name): no replyTooLarge")
+            }
+            #expect(connection.isReusable)
+        }
+    }
 }

@@ -23,11 +23,35 @@ public final class RedisServer: @unchecked Sendable {
     /// The `requirepass` password, sent with AUTH by `command`; nil for none.
     public let password: String?
 
-    /// Starts a new server on a free port (requiring `password` when given) and waits until it
-    /// answers PING.
-    public init(extraArguments: [String] = [], password: String? = nil) {
+    /// TLS only (`--port 0 --tls-port PORT`) with these files; nil for plain TCP.
+    public let tls: TLSFiles?
+
+    /// What a TLS server presents and asks for.
+    public struct TLSFiles: Sendable {
+        /// The server's certificate and key.
+        public var certificate: String
+        public var key: String
+        /// The CA that client certificates must chain to (and that `command` trusts).
+        public var ca: String
+        /// `--tls-auth-clients yes`: a client without a certificate is refused.
+        public var authenticateClients = false
+        /// The client certificate `command` presents when `authenticateClients` is set.
+        public var clientCertificate: String?
+        public var clientKey: String?
+
+        public init(certificate: String, key: String, ca: String) {
+            self.certificate = certificate
+            self.key = key
+            self.ca = ca
+        }
+    }
+
+    /// Starts a new server on a free port (requiring `password` when given; TLS only with `tls`) and
+    /// waits until it answers PING.
+    public init(extraArguments: [String] = [], password: String? = nil, tls: TLSFiles? = nil) {
         port = BlockingSocket.freePort()
         self.password = password
+        self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.extraArguments = extraArguments + (password.map { ["--requirepass", $0, "--masterauth", $0] } ?? [])
@@ -41,8 +65,8 @@ public final class RedisServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// `redis://[:password@]127.0.0.1:PORT/0`.
-    public var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
+    /// `redis://[:password@]127.0.0.1:PORT/0` (`rediss://` for a TLS server).
+    public var url: String { "\(tls == nil ? "redis" : "rediss")://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
 
     /// Starts the server (again) on the same port and waits for PING.
     public func start() {
@@ -56,9 +80,16 @@ public final class RedisServer: @unchecked Sendable {
         }
         let started = Process()
         started.executableURL = URL(fileURLWithPath: binary)
+        let listening =
+            tls.map { files in
+                [
+                    "--port", "0", "--tls-port", String(port), "--tls-cert-file", files.certificate, "--tls-key-file", files.key,
+                    "--tls-ca-cert-file", files.ca, "--tls-auth-clients", files.authenticateClients ? "yes" : "no",
+                ]
+            } ?? ["--port", String(port)]
         started.arguments =
-            [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            listening + [
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
                 "--enable-debug-command", "local",
             ] + extraArguments
@@ -72,7 +103,7 @@ public final class RedisServer: @unchecked Sendable {
         process = started
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if command(["PING"]) == "+PONG" { return }
+            if command(["PING"]) == (tls == nil ? "+PONG" : "PONG") { return }
             usleep(10_000)
         }
         Issue.record("redis-server on port \(port) did not answer PING within 10 s")
@@ -100,9 +131,27 @@ public final class RedisServer: @unchecked Sendable {
     /// Sends one command on a fresh connection and returns the reply as raw text: the first line
     /// for status, error and integer replies (`+PONG`, `-ERR ...`, `:3`), the payload for a bulk
     /// reply, nil for a null bulk or no connection.
+    ///
+    /// On a TLS server: `redis-cli --tls`'s output instead (`PONG`, `OK`, a payload), nil when it fails.
     @discardableResult
     public func command(_ arguments: [String]) -> String? {
-        Self.command(arguments, port: port, password: password)
+        guard let tls else { return Self.command(arguments, port: port, password: password) }
+        var cli = ["--tls", "--cacert", tls.ca, "-h", "127.0.0.1", "-p", String(port)]
+        // --insecure: the helper also reaches a server whose certificate the tests want refused.
+        cli.append("--insecure")
+        if let certificate = tls.clientCertificate, let key = tls.clientKey { cli += ["--cert", certificate, "--key", key] }
+        if let password { cli += ["--no-auth-warning", "-a", password] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = cli + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        return process.terminationStatus == 0 && !text.hasPrefix("Could not connect") ? text : nil
     }
 
     /// `command` against any RESP server on 127.0.0.1:`port` (a Sentinel too), AUTH first when a

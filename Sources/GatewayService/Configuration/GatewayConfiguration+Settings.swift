@@ -18,6 +18,12 @@ extension GatewayConfiguration {
             guard let text = environment[setting.name] else { continue }
             try setting.apply(text, to: &self)
         }
+        if !redis.url.usesTLS, redisTLS != RedisTLSSettings() {
+            let name =
+                Self.settings.first { $0.name.hasPrefix("GATEWAY_REDIS_TLS_") && environment[$0.name] != nil }?.name
+                ?? "GATEWAY_REDIS_TLS_*"
+            throw ConfigurationError(setting: name, message: "set, but REDIS_URL is not a rediss:// (TLS) URL")
+        }
     }
 
     /// One line per setting with its value (secrets masked): printed at start-up.
@@ -32,7 +38,8 @@ extension GatewayConfiguration {
             "REDIS_URL",
             "`redis://[user:password@]host:port/db` (ACL user optional; password percent-encoded), or through Sentinels "
                 + "`redis+sentinel://[user:password@]host1:26379,host2:26379/master-name/db[?sentinel_password=…&sentinel_username=…]`, "
-                + "or a Redis Cluster through seed nodes `redis+cluster://[user:password@]host1:port1,host2:port2/`",
+                + "or a Redis Cluster through seed nodes `redis+cluster://[user:password@]host1:port1,host2:port2/`; "
+                + "`rediss://`, `rediss+sentinel://` (Sentinels and data nodes) and `rediss+cluster://` use TLS (see TLS in README)",
             current: { $0.redis.url.description },
             apply: { configuration, text in
                 do {
@@ -49,6 +56,37 @@ extension GatewayConfiguration {
                     throw SettingError("set, but REDIS_URL is not a redis+sentinel:// URL")
                 }
                 configuration.redis.url.sentinel?.password = text.isEmpty ? nil : text
+            }),
+        Setting(
+            "GATEWAY_REDIS_TLS_CA_FILE",
+            "with `rediss`: PEM bundle of the CAs Redis' certificate must chain to (empty: the system trust store)",
+            current: { $0.redisTLS.caFile ?? "" },
+            apply: { configuration, text in configuration.redisTLS.caFile = text.isEmpty ? nil : text }),
+        Setting(
+            "GATEWAY_REDIS_TLS_CERT_FILE",
+            "with `rediss`: PEM client certificate (chain) shown to Redis, for `tls-auth-clients yes` (with the key file)",
+            current: { $0.redisTLS.certificateFile ?? "" },
+            apply: { configuration, text in configuration.redisTLS.certificateFile = text.isEmpty ? nil : text }),
+        Setting(
+            "GATEWAY_REDIS_TLS_KEY_FILE", "with `rediss`: PEM private key of the client certificate",
+            current: { $0.redisTLS.keyFile ?? "" },
+            apply: { configuration, text in configuration.redisTLS.keyFile = text.isEmpty ? nil : text }),
+        Setting(
+            "GATEWAY_REDIS_TLS_SERVER_NAME",
+            "with `rediss`: the name sent as SNI and verified in Redis' certificate, for every node (empty: the host dialled: the URL's, "
+                + "or the address a Sentinel or the cluster names)",
+            current: { $0.redisTLS.serverName ?? "" },
+            apply: { configuration, text in configuration.redisTLS.serverName = text.isEmpty ? nil : text }),
+        Setting(
+            "GATEWAY_REDIS_TLS_VERIFY",
+            "with `rediss`: `full` checks Redis' certificate chain, dates and name; `none` checks nothing (a warning at start). "
+                + "TLS 1.2 at least either way",
+            current: { $0.redisTLS.verify.rawValue },
+            apply: { configuration, text in
+                guard let verify = RedisTLSSettings.Verification(rawValue: text) else {
+                    throw SettingError("'\(text)' is not one of full, none")
+                }
+                configuration.redisTLS.verify = verify
             }),
         Setting(
             "GATEWAY_CLUSTER_REFRESH_S",

@@ -9,6 +9,9 @@ public import RedisClient
 public struct GatewayConfiguration: Sendable, Equatable {
     /// Redis address, credentials, timeouts and client name.
     public var redis = RedisConnectionOptions()
+    /// With a `rediss` URL: the CA bundle, client certificate, name and verification of TLS to
+    /// Redis (loaded into `redis.tls` when the gateway starts).
+    public var redisTLS = RedisTLSSettings()
     /// On a cluster (`redis+cluster://`): time between reads of the slot layout.
     public var clusterRefreshInterval: Duration = .seconds(5)
     /// Pool size (per node on a cluster), borrow deadline and health-check interval.
