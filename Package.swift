@@ -102,6 +102,7 @@ let package = Package(
             name: "redis-gateway",
             dependencies: [
                 "GatewayService",
+                "CGnuTLS",  // the --health-check probe speaks HTTPS when the gateway does
                 "HTTPServer",
                 "CoreUtilities",
                 .product(name: "Logging", package: "swift-log"),

@@ -4,7 +4,8 @@
 # loopback started here, runs the gateway container (host network, so loopback stays loopback)
 # and checks: /healthz, /readyz, a PUT then GET, /pool/stats; the process runs as uid 10001; its
 # own HEALTHCHECK passes; `podman stop` (SIGTERM) gives exit 0 within the grace period. Reports the
-# image size (target ≤ 150 MB). Stops what it started, by ID and PID; the image is kept for
+# image size (target ≤ 150 MB). Then the same image with TLS on both sides: HTTPS for callers and
+# rediss:// to a TLS-only redis-server, its HEALTHCHECK speaking HTTPS. Stops what it started, by ID and PID; the image is kept for
 # scripts/compose-test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,5 +60,22 @@ exit_code="$(podman inspect --format '{{.State.ExitCode}}' "$container")"
 [ "$stop_ms" -lt 10000 ] || fail "stopping took $stop_ms ms (past the grace period)"
 podman logs "$container" 2>&1 | grep -q "stopped" || fail "no drain in the log"
 echo "podman stop (SIGTERM): exit 0 in $stop_ms ms, drained"
+
+echo "== podman run with TLS on both sides (HTTPS, rediss://)"
+start_tls_redis
+tls_port="$(free_port)"
+podman rm -f "$container" >/dev/null 2>&1 || true
+container="$(podman run -d --network host -v "$work/tls:/tls:ro" \
+  -e REDIS_URL="rediss://127.0.0.1:$tls_redis_port/0" -e GATEWAY_REDIS_TLS_CA_FILE=/tls/ca.crt \
+  -e GATEWAY_TLS_CERT_FILE=/tls/server.crt -e GATEWAY_TLS_KEY_FILE=/tls/server.key \
+  -e GATEWAY_HOST=127.0.0.1 -e GATEWAY_PORT="$tls_port" "$image" 2>"$work/podman-run.log")"
+secure=(--cacert "$work/tls/ca.crt")
+url="https://localhost:$tls_port"
+for _ in $(seq 200); do curl -fs "${secure[@]}" "$url/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+[ "$(curl -s "${secure[@]}" -o /dev/null -w '%{http_code}' -X PUT --data-binary tls "$url/cache/container-tls")" = 201 ] || fail "PUT over HTTPS"
+curl -fs "${secure[@]}" "$url/cache/container-tls" | grep -q '"value":"tls"' || fail "GET over HTTPS"
+redis-cli --tls --cacert "$work/tls/ca.crt" -p "$tls_redis_port" get container-tls | grep -q '^tls$' || fail "the value is not in the TLS Redis"
+podman healthcheck run "$container" 2>>"$work/podman-run.log" || fail "HEALTHCHECK over HTTPS"
+echo "HTTPS PUT then GET through rediss://, HEALTHCHECK over HTTPS: ok"
 [ "$size_mb" -le 150 ] || echo "NOTE: the image is $size_mb MB, above the 150 MB target"
 echo "== container checks passed"

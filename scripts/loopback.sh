@@ -1,6 +1,8 @@
 # Sourced by the scripts that start their own servers on loopback: free ports, a scratch folder,
 # and everything started stopped by PID on exit, said once.
 #   start_redis           → $redis_port (a redis-server with no persistence, answering PING)
+#   make_certificates     → $work/tls/{ca.crt,server.crt,server.key} (localhost and 127.0.0.1, openssl CLI)
+#   start_tls_redis       → $tls_redis_port (a redis-server on a TLS port only, with those certificates)
 #   start_gateway [ENV=…] → $gateway_port (the gateway against that Redis, answering /healthz);
 #                           the binary is $GATEWAY_BINARY, or the debug build
 # Below the kernel's ephemeral range, where an outgoing connection cannot take the port first.
@@ -33,6 +35,32 @@ start_redis() {
   pids+=("$!")
   for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "redis-server did not start"; cat "$work/redis.log"; return 1
+}
+
+make_certificates() {
+  [ -f "$work/tls/server.crt" ] && return 0
+  mkdir -p "$work/tls"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  (cd "$work/tls" \
+    && openssl req -x509 "${key[@]}" -keyout ca.key -out ca.crt -days 30 -subj "/CN=gateway test CA" \
+    && openssl req "${key[@]}" -keyout server.key -out server.csr -subj "/CN=localhost" \
+    && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext \
+    && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 30 -extfile server.ext \
+    && chmod 644 server.key) >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log"; return 1; }
+}
+
+start_tls_redis() {
+  make_certificates
+  tls_redis_port="$(free_port)"
+  redis-server --port 0 --tls-port "$tls_redis_port" --tls-cert-file "$work/tls/server.crt" --tls-key-file "$work/tls/server.key" \
+    --tls-ca-cert-file "$work/tls/ca.crt" --tls-auth-clients no --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    --daemonize no --loglevel warning >"$work/redis-tls.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 100); do
+    redis-cli --tls --cacert "$work/tls/ca.crt" -p "$tls_redis_port" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.05
+  done
+  echo "the TLS redis-server did not start"; cat "$work/redis-tls.log"; return 1
 }
 
 start_gateway() {

@@ -2,7 +2,7 @@
 # Installs what redis-gateway needs on Debian 12, only what is missing. Safe to run repeatedly.
 set -euo pipefail
 
-packages=(libmicrohttpd-dev libhiredis-dev libgnutls28-dev libsqlite3-dev redis-server redis-sentinel redis-tools pkg-config openssl)
+packages=(libmicrohttpd-dev libhiredis-dev libgnutls28-dev libsqlite3-dev redis-server redis-sentinel redis-tools pkg-config openssl curl)
 missing=()
 for package in "${packages[@]}" "$@"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

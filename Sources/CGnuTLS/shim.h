@@ -67,6 +67,15 @@ fail:
     return NULL;
 }
 
+/// Credentials that trust nothing and present nothing: for a handshake whose peer is not verified
+/// (the health check of the gateway's own HTTPS port on loopback).
+static inline gw_tls_credentials *_Nullable gw_tls_credentials_unverified(void) {
+    gw_tls_credentials *result = malloc(sizeof(gw_tls_credentials));
+    if (result == NULL) return NULL;
+    if (gnutls_certificate_allocate_credentials(&result->credentials) < 0) { free(result); return NULL; }
+    return result;
+}
+
 static inline void gw_tls_credentials_free(gw_tls_credentials *_Nonnull credentials) {
     gnutls_certificate_free_credentials(credentials->credentials);
     free(credentials);

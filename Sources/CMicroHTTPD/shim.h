@@ -19,6 +19,100 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <microhttpd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <stdio.h>
+
+// HTTPS: libmicrohttpd's own TLS (GnuTLS). The certificate is chosen per handshake by a callback
+// (MHD_OPTION_HTTPS_CERT_CALLBACK), so a new one can be installed without restarting the daemon.
+
+/// A certificate chain and its private key, loaded from PEM files; read-only once loaded.
+typedef struct gw_https_identity {
+    gnutls_pcert_st certificates[16];
+    unsigned int count;
+    gnutls_privkey_t _Nonnull key;
+} gw_https_identity;
+
+/// Loads `certificate_file` (a PEM chain, leaf first) and `key_file`; NULL with `error` filled when
+/// either cannot be used (including a key that does not belong to the certificate).
+static inline gw_https_identity *_Nullable gw_https_identity_load(
+    const char *_Nonnull certificate_file, const char *_Nonnull key_file, char *_Nonnull error, size_t error_length) {
+    gw_https_identity *identity = calloc(1, sizeof(gw_https_identity));
+    if (identity == NULL) { snprintf(error, error_length, "out of memory"); return NULL; }
+    identity->count = 16;
+    int code = gnutls_pcert_list_import_x509_file(identity->certificates, &identity->count, certificate_file, GNUTLS_X509_FMT_PEM, NULL, NULL, 0);
+    if (code < 0 || identity->count == 0) {
+        snprintf(error, error_length, "cannot read the certificate %s: %s", certificate_file, gnutls_strerror(code < 0 ? code : GNUTLS_E_NO_CERTIFICATE_FOUND));
+        free(identity);
+        return NULL;
+    }
+    gnutls_datum_t data = {NULL, 0};
+    code = gnutls_privkey_init(&identity->key);
+    if (code >= 0) code = gnutls_load_file(key_file, &data);
+    if (code >= 0) code = gnutls_privkey_import_x509_raw(identity->key, &data, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (data.data != NULL) { gnutls_memset(data.data, 0, data.size); gnutls_free(data.data); }
+    if (code >= 0) {
+        // The key must sign what the certificate's public key verifies.
+        const gnutls_datum_t probe = {(unsigned char *)"redis-gateway", 13};
+        gnutls_datum_t signature = {NULL, 0};
+        gnutls_pubkey_t public_key = identity->certificates[0].pubkey;
+        int algorithm = gnutls_pubkey_get_pk_algorithm(public_key, NULL);
+        gnutls_sign_algorithm_t sign = gnutls_pk_to_sign(algorithm, GNUTLS_DIG_SHA256);
+        code = gnutls_privkey_sign_data2(identity->key, sign, 0, &probe, &signature);
+        if (code >= 0) code = gnutls_pubkey_verify_data2(public_key, sign, 0, &probe, &signature);
+        if (signature.data != NULL) gnutls_free(signature.data);
+        if (code < 0) {
+            snprintf(error, error_length, "the key %s does not belong to the certificate %s", key_file, certificate_file);
+            goto fail;
+        }
+    }
+    if (code < 0) {
+        snprintf(error, error_length, "cannot read the key %s: %s", key_file, gnutls_strerror(code));
+        goto fail;
+    }
+    return identity;
+fail:
+    for (unsigned int i = 0; i < identity->count; i++) gnutls_pcert_deinit(&identity->certificates[i]);
+    gnutls_privkey_deinit(identity->key);
+    free(identity);
+    return NULL;
+}
+
+static inline void gw_https_identity_free(gw_https_identity *_Nonnull identity) {
+    for (unsigned int i = 0; i < identity->count; i++) gnutls_pcert_deinit(&identity->certificates[i]);
+    gnutls_privkey_deinit(identity->key);
+    free(identity);
+}
+
+/// What the certificate callback answers: `identity`'s chain and key (never copied; it must outlive
+/// every handshake that may still use it).
+static inline int gw_https_identity_select(
+    gw_https_identity *_Nonnull identity, gnutls_pcert_st *_Nullable *_Nonnull certificates, unsigned int *_Nonnull count,
+    gnutls_privkey_t _Nullable *_Nonnull key) {
+    *certificates = identity->certificates;
+    *count = identity->count;
+    *key = identity->key;
+    return 0;
+}
+
+/// The local port of a handshake's connection (libmicrohttpd gives GnuTLS the socket itself as its
+/// transport), so one process can serve several HTTPS daemons with their own certificates; 0 when
+/// unknown.
+static inline uint16_t gw_https_local_port(gnutls_session_t _Nonnull session) {
+    int fd = gnutls_transport_get_int(session);
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&address, &length) != 0) return 0;
+    if (address.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&address)->sin_port);
+    if (address.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&address)->sin6_port);
+    return 0;
+}
+
+/// The certificate callback's type (GnuTLS' gnutls_certificate_retrieve_function2).
+typedef int (*gw_https_certificate_callback)(
+    gnutls_session_t _Nonnull session, const gnutls_datum_t *_Nullable requested_issuers, int issuer_count,
+    const gnutls_pk_algorithm_t *_Nullable algorithms, int algorithm_count, gnutls_pcert_st *_Nullable *_Nonnull certificates,
+    unsigned int *_Nonnull count, gnutls_privkey_t _Nullable *_Nonnull key);
 
 /// Leaves URL paths and query arguments exactly as they arrived (percent-escapes intact), so the
 /// Swift side can split the path on '/' before decoding each segment ("a%2Fb" stays one key).
@@ -39,6 +133,7 @@ typedef struct gw_mhd_settings {
     size_t connection_memory_limit;     // per-connection buffer for headers
     int use_poll;                       // 1: poll(2) for each worker's connections; 0: epoll(7)
     struct gw_mhd_watchdog *_Nullable watchdog; // bounds how long a request may take to arrive; NULL: none
+    gw_https_certificate_callback _Nullable https_certificate; // HTTPS with this callback; NULL: plain HTTP
 } gw_mhd_settings;
 
 /// The flags of every daemon with worker threads (the pooled one and each of a group's): internal
@@ -49,7 +144,7 @@ typedef struct gw_mhd_settings {
 /// connections: poll is cheaper; many, mostly idle ones: epoll.
 static inline unsigned int gw_mhd_worker_flags(const gw_mhd_settings *_Nonnull settings) {
     return MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME
-        | (settings->use_poll ? MHD_USE_POLL : MHD_USE_EPOLL);
+        | (settings->use_poll ? MHD_USE_POLL : MHD_USE_EPOLL) | (settings->https_certificate != NULL ? MHD_USE_TLS : 0);
 }
 
 /// settings->host:settings->port as a socket address; its length, or 0 when the host is not a
@@ -360,6 +455,10 @@ static inline void gw_mhd_common_options(
     if (settings->watchdog != NULL) {
         options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)&gw_mhd_watch_request_line, settings->watchdog };
     }
+    if (settings->https_certificate != NULL) {
+        options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)settings->https_certificate };
+        options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+    }
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 }
 
@@ -375,7 +474,8 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
     struct sockaddr_storage address;
     if (gw_mhd_address(settings, &address) == 0) return NULL;
     unsigned int flags = settings->thread_pool_size > 0 ? gw_mhd_worker_flags(settings)
-        : (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL);
+        : (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
+           | (settings->https_certificate != NULL ? MHD_USE_TLS : 0));
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_OptionItem options[14];
     unsigned int count = 0;

@@ -149,6 +149,24 @@ public final class Gateway: Sendable {
     /// The port the gateway listens on.
     public var port: Int { server.port }
 
+    /// With HTTPS (`GATEWAY_TLS_CERT_FILE`): re-reads the certificate and key (on SIGHUP), logging
+    /// the outcome. A pair that cannot be used keeps the current one; false then.
+    @discardableResult
+    public func reloadCertificate() -> Bool {
+        guard configuration.http.usesTLS else {
+            logger.info("SIGHUP: no HTTPS certificate to reload (GATEWAY_TLS_CERT_FILE is not set)")
+            return true
+        }
+        do {
+            try server.reloadCertificate()
+            logger.info("reloaded the HTTPS certificate", metadata: ["file": "\(configuration.http.tlsCertificateFile ?? "")"])
+            return true
+        } catch {
+            logger.error("cannot reload the HTTPS certificate; still serving the previous one", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
     /// Serving, draining or refusing (during `shutdown()`).
     public var phase: HTTPServerPhase { server.phase }
 

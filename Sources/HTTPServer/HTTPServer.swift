@@ -25,6 +25,13 @@ public final class HTTPServer: Sendable {
     /// The port the server listens on (the real one when configured with port 0).
     public var port: Int { daemon.port }
 
+    /// With HTTPS: re-reads the certificate and key files, so new handshakes present the new pair
+    /// (open connections keep theirs). Throws, keeping the current pair, when either file cannot be
+    /// used; does nothing for plain HTTP.
+    public func reloadCertificate() throws(HTTPServerError) {
+        try daemon.certificate?.reload()
+    }
+
     /// Requests being served now.
     public var requestsInFlight: Int { daemon.requestsInFlight }
 

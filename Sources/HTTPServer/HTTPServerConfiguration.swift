@@ -33,6 +33,12 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var connectionMemoryBytes: Int = 16 * 1024
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
+    /// HTTPS: the PEM certificate chain (leaf first) and its key; both nil for plain HTTP.
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
+
+    /// True when the server speaks HTTPS.
+    public var usesTLS: Bool { tlsCertificateFile != nil }
 
     /// The worker threads `workerThreads` asks for: itself, or one per online processor (at least 2).
     public var resolvedWorkerThreads: Int {

@@ -36,8 +36,21 @@ final class MicroHTTPDaemon: Sendable {
     private let core: DaemonCore
     /// The port the daemon listens on.
     let port: Int
+    /// What HTTPS handshakes present; nil for plain HTTP.
+    let certificate: HTTPSCertificate?
 
     init(configuration: HTTPServerConfiguration, handler: @escaping Router.AsyncHandler) throws(HTTPServerError) {
+        if let certificateFile = configuration.tlsCertificateFile {
+            guard let keyFile = configuration.tlsKeyFile else {
+                throw HTTPServerError(description: "HTTPS needs a key file as well as the certificate \(certificateFile)")
+            }
+            certificate = try HTTPSCertificate(certificateFile: certificateFile, keyFile: keyFile)
+        } else {
+            guard configuration.tlsKeyFile == nil else {
+                throw HTTPServerError(description: "HTTPS needs a certificate file as well as the key")
+            }
+            certificate = nil
+        }
         guard
             let watchdog = gw_mhd_watchdog_start(
                 UInt32(clamping: configuration.connectionTimeoutSeconds), UInt32(clamping: configuration.requestTimeoutMilliseconds))
@@ -61,7 +74,8 @@ final class MicroHTTPDaemon: Sendable {
                 connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
                 connection_memory_limit: max(configuration.connectionMemoryBytes, 4096),
                 use_poll: configuration.usesPoll ? 1 : 0,
-                watchdog: watchdog
+                watchdog: watchdog,
+                https_certificate: configuration.usesTLS ? HTTPSCertificate.callback : nil
             )
             if roundRobin {
                 return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)
@@ -78,6 +92,7 @@ final class MicroHTTPDaemon: Sendable {
         self.core = core
         self.daemon = Mutex(started)
         self.port = started.with(daemon: { Int(gw_mhd_bound_port($0)) }, group: { Int(gw_mhd_group_port($0)) })
+        certificate?.register(port: port)
     }
 
     deinit {
@@ -154,6 +169,7 @@ final class MicroHTTPDaemon: Sendable {
         guard let stopping else { return }
         stopping.with(daemon: { MHD_stop_daemon($0) }, group: { gw_mhd_group_stop($0) })
         gw_mhd_watchdog_stop(core.watchdogPointer)
+        certificate?.retire()
     }
 }
 

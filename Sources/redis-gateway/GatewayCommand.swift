@@ -25,7 +25,7 @@ enum GatewayCommand {
                 return
             case .healthCheck(let environment):
                 let target = try GatewayConfiguration(environment: environment)
-                exit(HealthCheck.run(host: target.http.host, port: target.http.port))
+                exit(HealthCheck.run(host: target.http.host, port: target.http.port, https: target.http.usesTLS))
             case .run(let environment):
                 configuration = try GatewayConfiguration(environment: environment)
             }
@@ -41,7 +41,7 @@ enum GatewayCommand {
         }
         let logger = Logger(label: "redis-gateway")
 
-        let signals = SignalWaiter(signals: [SIGINT, SIGTERM])  // before any thread starts
+        let signals = SignalWaiter(signals: [SIGINT, SIGTERM, SIGHUP])  // before any thread starts
         let needed = configuration.http.connectionLimit + 1024  // + Redis, files, margin
         if OpenFileLimit.raise(to: needed) < needed {
             logger.warning(
@@ -56,7 +56,11 @@ enum GatewayCommand {
         }
         for line in configuration.summary { logger.info("\(line)") }
         logger.info("listening", metadata: ["address": "\(configuration.http.host):\(gateway.port)"])
-        let received = signals.wait()
+        var received = signals.wait()
+        while received == SIGHUP {
+            gateway.reloadCertificate()
+            received = signals.wait()
+        }
         logger.info("received signal \(received), shutting down")
         gateway.shutdown()
     }

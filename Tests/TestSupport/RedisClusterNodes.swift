@@ -8,18 +8,25 @@ public final class RedisClusterNodes: @unchecked Sendable {
     /// Every node; the first `primaries` were created as primaries, the rest as their replicas.
     public let nodes: [RedisServer]
 
+    /// TLS everywhere (`tls-cluster yes`, `tls-replication yes`: clients, the bus and replication); nil: plain TCP.
+    public let tls: RedisServer.TLSFiles?
+
     /// Starts the nodes, creates the cluster and waits until every node reports it healthy.
-    public init(primaries: Int = 3) throws {
-        let clusterArguments = ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-config-file", "nodes.conf"]
+    public init(primaries: Int = 3, tls: RedisServer.TLSFiles? = nil) throws {
+        self.tls = tls
+        var clusterArguments = ["--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-config-file", "nodes.conf"]
+        if tls != nil { clusterArguments += ["--tls-cluster", "yes", "--tls-replication", "yes"] }
         // The cluster bus port is its own free port (the default, port + 10000, may be taken or past 65535).
         nodes = (0..<(primaries * 2)).map { _ in
-            RedisServer(extraArguments: clusterArguments + ["--cluster-port", String(BlockingSocket.freePort())])
+            RedisServer(extraArguments: clusterArguments + ["--cluster-port", String(BlockingSocket.freePort())], tls: tls)
         }
         let binary = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else { throw ClusterSetupError("redis-cli is not installed: apt-get install -y redis-tools") }
         let create = Process()
         create.executableURL = URL(fileURLWithPath: binary)
-        create.arguments = ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"]
+        let secure = tls.map { files in ["--tls", "--cacert", files.ca] } ?? []
+        create.arguments =
+            secure + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"]
         create.standardOutput = FileHandle.nullDevice
         try create.run()
         create.waitUntilExit()
@@ -47,7 +54,7 @@ public final class RedisClusterNodes: @unchecked Sendable {
     }
 
     /// The gateway's `REDIS_URL`: two seeds.
-    public var url: String { "redis+cluster://127.0.0.1:\(nodes[0].port),127.0.0.1:\(nodes[1].port)/" }
+    public var url: String { "\(tls == nil ? "redis" : "rediss")+cluster://127.0.0.1:\(nodes[0].port),127.0.0.1:\(nodes[1].port)/" }
 
     /// The nodes that are primaries now.
     public var primaries: [RedisServer] {
@@ -72,7 +79,10 @@ public final class RedisClusterNodes: @unchecked Sendable {
 
     /// Every key on every primary (`KEYS *` on each).
     public func keyCount() -> Int {
-        primaries.reduce(0) { $0 + (Int(($1.command(["DBSIZE"]) ?? "").dropFirst()) ?? 0) }
+        primaries.reduce(0) { count, node in
+            let reply = node.command(["DBSIZE"]) ?? ""  // ":3", or "3" from redis-cli on a TLS node
+            return count + (Int(reply.hasPrefix(":") ? String(reply.dropFirst()) : reply) ?? 0)
+        }
     }
 }
 

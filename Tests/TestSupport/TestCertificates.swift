@@ -3,7 +3,7 @@ import Testing
 
 /// Certificates made for the TLS tests with the `openssl` CLI, once per test process, in a fresh
 /// directory: a CA and a server certificate it signed (for `localhost` and 127.0.0.1), the same
-/// server key in a certificate that expired in 2020, a second CA that signed nothing the servers
+/// server key in a certificate that expired in 2020 and in a renewed one, a second CA that signed nothing the servers
 /// present, and a client certificate the first CA signed.
 public struct TestCertificates: Sendable {
     public let directory: String
@@ -12,6 +12,8 @@ public struct TestCertificates: Sendable {
     public var serverCertificate: String { "\(directory)/server.crt" }
     public var serverKey: String { "\(directory)/server.key" }
     public var expiredServerCertificate: String { "\(directory)/expired.crt" }
+    /// The server key in a second valid certificate (another serial): what a renewal installs.
+    public var renewedServerCertificate: String { "\(directory)/renewed.crt" }
     public var clientCertificate: String { "\(directory)/client.crt" }
     public var clientKey: String { "\(directory)/client.key" }
 
@@ -32,6 +34,10 @@ public struct TestCertificates: Sendable {
         run(["req"] + key + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"])
         run([
             "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
+            "-days", "30", "-extfile", "server.ext",
+        ])
+        run([
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "renewed.crt",
             "-days", "30", "-extfile", "server.ext",
         ])
         run([

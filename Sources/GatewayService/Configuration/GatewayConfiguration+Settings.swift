@@ -115,6 +115,16 @@ extension GatewayConfiguration {
             "GATEWAY_PORT", "port to listen on (0: any free port)", current: { String($0.http.port) },
             apply: { $0.http.port = try SettingValue.integer($1, in: 0...65535) }),
         Setting(
+            "GATEWAY_TLS_CERT_FILE",
+            "HTTPS: PEM certificate chain (leaf first) served to callers, with `GATEWAY_TLS_KEY_FILE`; TLS 1.2 at least. Re-read on "
+                + "SIGHUP (a file that cannot be used keeps the current pair). Empty: plain HTTP",
+            current: { $0.http.tlsCertificateFile ?? "" },
+            apply: { configuration, text in configuration.http.tlsCertificateFile = text.isEmpty ? nil : text }),
+        Setting(
+            "GATEWAY_TLS_KEY_FILE", "HTTPS: PEM private key of `GATEWAY_TLS_CERT_FILE`",
+            current: { $0.http.tlsKeyFile ?? "" },
+            apply: { configuration, text in configuration.http.tlsKeyFile = text.isEmpty ? nil : text }),
+        Setting(
             "GATEWAY_THREADS",
             "HTTP worker threads, each serving its connections in turn (one accepting thread deals new connections to them in "
                 + "turn); `auto`: one per online processor, at least 2 (requests that "
