@@ -41,6 +41,12 @@ echo "== SDK tests against a Redis Cluster"
 REDIS_TOPOLOGY=cluster GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs \
     Tests/SDKIntegration/test_upstash_sdk.py Tests/SDKIntegration/test_pubsub_sse.py
 
+# The SDK and event streams with TLS on both sides: HTTPS to the gateway (the SDK trusts the test CA
+# through SSL_CERT_FILE) and rediss:// to Redis.
+echo "== SDK tests over HTTPS, the gateway on rediss://"
+GATEWAY_TEST_TLS=1 GATEWAY_BINARY="$gateway_binary" "$venv/bin/python" -m pytest -q -rs \
+    Tests/SDKIntegration/test_upstash_sdk.py Tests/SDKIntegration/test_pubsub_sse.py
+
 # The contract: schemathesis with every check over openapi.yaml against a live gateway; no findings.
 bash scripts/contract-test.sh
 

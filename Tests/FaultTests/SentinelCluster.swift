@@ -12,19 +12,30 @@ final class SentinelCluster: @unchecked Sendable {
     let nodes: [RedisServer]
     let sentinels: [SentinelProcess]
 
+    /// With `tls`: every node and Sentinel also listens on a TLS port, replication and the Sentinels'
+    /// own links use TLS (`tls-replication yes`), so the addresses Sentinels name are TLS ports;
+    /// the plain ports stay for the tests' own reads.
+    let tls: RedisServer.TLSFiles?
+
     /// Starts the master and `replicas` replicas, waits for replication, then the Sentinels, and
     /// waits until every Sentinel knows the replicas and the other two (so a failover can be agreed).
-    init(replicas: Int) throws {
-        let master = RedisServer(password: Self.dataPassword)
+    init(replicas: Int, tls: RedisServer.TLSFiles? = nil) throws {
+        var files = tls
+        files?.plainPortToo = true
+        self.tls = files
+        let secure = files == nil ? [] : ["--tls-replication", "yes"]
+        let master = RedisServer(extraArguments: secure, password: Self.dataPassword, tls: files)
         let followers = (0..<replicas).map { _ in
-            RedisServer(extraArguments: ["--replicaof", "127.0.0.1", String(master.port)], password: Self.dataPassword)
+            RedisServer(
+                extraArguments: secure + ["--replicaof", "127.0.0.1", String(master.tlsPort ?? master.port)], password: Self.dataPassword,
+                tls: files)
         }
         nodes = [master] + followers
         let synced = eventually(within: .seconds(20)) {
             followers.allSatisfy { $0.command(["INFO", "replication"])?.contains("master_link_status:up") == true }
         }
         guard synced else { throw FaultTestError("the replicas did not sync with the master") }
-        sentinels = try (0..<3).map { _ in try SentinelProcess(monitoring: master.port) }
+        sentinels = try (0..<3).map { _ in try SentinelProcess(monitoring: master.tlsPort ?? master.port, tls: files) }
         let ready = eventually(within: .seconds(30)) {
             sentinels.allSatisfy { sentinel in
                 sentinel.command(["SENTINEL", "REPLICAS", Self.masterName])?.hasPrefix("*\(replicas)") == true
@@ -36,8 +47,9 @@ final class SentinelCluster: @unchecked Sendable {
 
     /// The gateway's `REDIS_URL` for this cluster.
     var url: String {
-        let hosts = sentinels.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
-        return "redis+sentinel://:\(Self.dataPassword)@\(hosts)/\(Self.masterName)/0?sentinel_password=\(Self.sentinelPassword)"
+        let hosts = sentinels.map { "127.0.0.1:\($0.tlsPort ?? $0.port)" }.joined(separator: ",")
+        return
+            "\(tls == nil ? "redis" : "rediss")+sentinel://:\(Self.dataPassword)@\(hosts)/\(Self.masterName)/0?sentinel_password=\(Self.sentinelPassword)"
     }
 
     /// What the Sentinels report as the master's port (the first that answers).
@@ -55,8 +67,25 @@ final class SentinelProcess: @unchecked Sendable {
     private let process = Process()
     private let directory: URL
 
-    init(monitoring masterPort: Int) throws {
+    /// The TLS port, beside the plain one, with `tls`.
+    let tlsPort: Int?
+
+    init(monitoring masterPort: Int, tls: RedisServer.TLSFiles? = nil) throws {
         port = BlockingSocket.freePort()
+        let tlsPort = tls.map { _ in BlockingSocket.freePort() }
+        self.tlsPort = tlsPort
+        let secure =
+            tls.map { files in
+                """
+                tls-port \(tlsPort ?? 0)
+                tls-cert-file \(files.certificate)
+                tls-key-file \(files.key)
+                tls-ca-cert-file \(files.ca)
+                tls-auth-clients no
+                tls-replication yes
+
+                """
+            } ?? ""
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("sentinel.conf")
@@ -73,7 +102,7 @@ final class SentinelProcess: @unchecked Sendable {
         sentinel down-after-milliseconds \(name) 1000
         sentinel failover-timeout \(name) 10000
         sentinel parallel-syncs \(name) 1
-
+        \(secure)
         """.write(to: config, atomically: true, encoding: .utf8)
         let binary = ["/usr/bin/redis-sentinel", "/usr/local/bin/redis-sentinel"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else { throw FaultTestError("redis-sentinel is not installed: apt-get install -y redis-sentinel") }

@@ -4,7 +4,10 @@ SDK tests, and stops both by PID afterwards.
 REDIS_SERVER_BIN names the server binary (default `redis-server`; `scripts/test.sh` also runs the
 suite against Valkey's `valkey-server`). REDIS_TOPOLOGY=cluster starts a Redis Cluster instead (3
 primaries, 3 replicas, joined with `redis-cli --cluster create`) and points the gateway at it
-through `redis+cluster://`."""
+through `redis+cluster://`. GATEWAY_TEST_TLS=1 puts TLS on both sides: the server also listens on
+a TLS port that the gateway reaches through `rediss://`, and the gateway serves HTTPS, which the
+SDK (httpx) and the event-stream client trust through SSL_CERT_FILE (certificates made here with
+the openssl CLI)."""
 import os
 import random
 import socket
@@ -69,13 +72,45 @@ def server_command(port: int, *arguments: str) -> str:
     return subprocess.run(["redis-cli", "-p", str(port), *arguments], capture_output=True, text=True, check=True).stdout
 
 
+TLS = os.environ.get("GATEWAY_TEST_TLS") == "1"
+
+
+def certificates() -> dict:
+    """A CA and a certificate it signed for localhost and 127.0.0.1 (made once): their paths."""
+    global _CERTIFICATES
+    if _CERTIFICATES is None:
+        directory = tempfile.mkdtemp(prefix="sdk-tls-")
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        Path(directory, "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        for arguments in (
+            ["req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-subj", "/CN=sdk test CA"],
+            ["req", *key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-out", "server.crt", "-days", "30", "-extfile", "server.ext"],
+        ):
+            subprocess.run(["openssl", *arguments], cwd=directory, check=True, capture_output=True)
+        _CERTIFICATES = {"ca": os.path.join(directory, "ca.crt"), "server": os.path.join(directory, "server.crt"),
+                         "key": os.path.join(directory, "server.key")}
+    return _CERTIFICATES
+
+
+_CERTIFICATES = None
+
+
 def start_node(binary: str, *extra: str):
-    """One server process on a free port: (process, port)."""
+    """One server process on a free port: (process, port); with TLS also a TLS port, in
+    NODE_TLS_PORTS[port]."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="sdk-test-")
+    secure = []
+    if TLS:
+        files = certificates()
+        NODE_TLS_PORTS[port] = free_port()
+        secure = ["--tls-port", str(NODE_TLS_PORTS[port]), "--tls-cert-file", files["server"],
+                  "--tls-key-file", files["key"], "--tls-ca-cert-file", files["ca"], "--tls-auth-clients", "no"]
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--daemonize", "no", *extra],
+         "--dir", workdir, "--daemonize", "no", *secure, *extra],
         stdout=subprocess.DEVNULL,
     )
     wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, binary)
@@ -98,6 +133,9 @@ def start_cluster(binary: str, processes: list) -> list:
     return ports
 
 
+NODE_TLS_PORTS: dict = {}
+
+
 @pytest.fixture(scope="session")
 def server():
     """The Redis or Valkey server under test: its port (a cluster: the first node's), name, version
@@ -112,7 +150,7 @@ def server():
         else:
             process, port = start_node(binary)
             processes.append(process)
-            url = f"redis://127.0.0.1:{port}/0"
+            url = f"rediss://127.0.0.1:{NODE_TLS_PORTS[port]}/0" if TLS else f"redis://127.0.0.1:{port}/0"
         info = server_command(port, "INFO", "server")
         name = "valkey" if "valkey_version" in info else "redis"
         version = next(line.split(":", 1)[1].strip() for line in info.splitlines()
@@ -134,8 +172,15 @@ def gateway_url(server):
         env = dict(os.environ, REDIS_URL=server["url"], GATEWAY_PORT=str(gateway_port),
                    GATEWAY_TOKENS=FULL_TOKEN, GATEWAY_READONLY_TOKENS=READONLY_TOKEN, GATEWAY_LOG_LEVEL="warning",
                    GATEWAY_DATABASE_PATH=os.path.join(tempfile.mkdtemp(prefix="sdk-gateway-"), "users.sqlite"))
-        gateway = subprocess.Popen([str(binary)], env=env)
         url = f"http://127.0.0.1:{gateway_port}"
+        if TLS:
+            files = certificates()
+            env.update(GATEWAY_REDIS_TLS_CA_FILE=files["ca"], GATEWAY_TLS_CERT_FILE=files["server"],
+                       GATEWAY_TLS_KEY_FILE=files["key"])
+            # httpx (the SDK, httpx-sse) and urllib trust the test CA through SSL_CERT_FILE.
+            os.environ["SSL_CERT_FILE"] = files["ca"]
+            url = f"https://localhost:{gateway_port}"
+        gateway = subprocess.Popen([str(binary)], env=env)
         wait_until(lambda: urllib.request.urlopen(f"{url}/readyz", timeout=1).status == 200, "redis-gateway")
         yield url
     finally:

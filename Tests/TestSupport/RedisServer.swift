@@ -38,6 +38,10 @@ public final class RedisServer: @unchecked Sendable {
         /// The client certificate `command` presents when `authenticateClients` is set.
         public var clientCertificate: String?
         public var clientKey: String?
+        /// Also a plain port (`port`, where `command` goes), beside the TLS one (`tlsPort`, in `url`):
+        /// for servers other processes reach over TLS (Sentinels, replicas) while the test helper
+        /// reads them in plain RESP.
+        public var plainPortToo = false
 
         public init(certificate: String, key: String, ca: String) {
             self.certificate = certificate
@@ -48,8 +52,13 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts a new server on a free port (requiring `password` when given; TLS only with `tls`) and
     /// waits until it answers PING.
+    /// The TLS port (the same as `port` unless `TLSFiles.plainPortToo`); nil for plain TCP.
+    public let tlsPort: Int?
+
     public init(extraArguments: [String] = [], password: String? = nil, tls: TLSFiles? = nil) {
-        port = BlockingSocket.freePort()
+        let chosen = BlockingSocket.freePort()
+        port = chosen
+        tlsPort = tls.map { $0.plainPortToo ? BlockingSocket.freePort() : chosen }
         self.password = password
         self.tls = tls
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-test-\(UUID().uuidString)")
@@ -66,7 +75,10 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// `redis://[:password@]127.0.0.1:PORT/0` (`rediss://` for a TLS server).
-    public var url: String { "\(tls == nil ? "redis" : "rediss")://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
+    public var url: String { "\(tls == nil ? "redis" : "rediss")://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(tlsPort ?? port)/0" }
+
+    /// `port` is plain TCP (`command` speaks RESP there itself).
+    private var speaksRESPHere: Bool { tls?.plainPortToo ?? true }
 
     /// Starts the server (again) on the same port and waits for PING.
     public func start() {
@@ -83,7 +95,8 @@ public final class RedisServer: @unchecked Sendable {
         let listening =
             tls.map { files in
                 [
-                    "--port", "0", "--tls-port", String(port), "--tls-cert-file", files.certificate, "--tls-key-file", files.key,
+                    "--port", files.plainPortToo ? String(port) : "0", "--tls-port", String(tlsPort ?? port),
+                    "--tls-cert-file", files.certificate, "--tls-key-file", files.key,
                     "--tls-ca-cert-file", files.ca, "--tls-auth-clients", files.authenticateClients ? "yes" : "no",
                 ]
             } ?? ["--port", String(port)]
@@ -103,7 +116,7 @@ public final class RedisServer: @unchecked Sendable {
         process = started
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if command(["PING"]) == (tls == nil ? "+PONG" : "PONG") { return }
+            if command(["PING"]) == (speaksRESPHere ? "+PONG" : "PONG") { return }
             usleep(10_000)
         }
         Issue.record("redis-server on port \(port) did not answer PING within 10 s")
@@ -135,7 +148,7 @@ public final class RedisServer: @unchecked Sendable {
     /// On a TLS server: `redis-cli --tls`'s output instead (`PONG`, `OK`, a payload), nil when it fails.
     @discardableResult
     public func command(_ arguments: [String]) -> String? {
-        guard let tls else { return Self.command(arguments, port: port, password: password) }
+        guard let tls, !speaksRESPHere else { return Self.command(arguments, port: port, password: password) }
         var cli = ["--tls", "--cacert", tls.ca, "-h", "127.0.0.1", "-p", String(port)]
         // --insecure: the helper also reaches a server whose certificate the tests want refused.
         cli.append("--insecure")
