@@ -76,6 +76,12 @@ static inline gw_tls_credentials *_Nullable gw_tls_credentials_unverified(void) 
     return result;
 }
 
+/// Adds a certificate the credentials present to the peer (a client certificate); 0, or a GnuTLS error.
+static inline int gw_tls_credentials_present(gw_tls_credentials *_Nonnull credentials, const char *_Nonnull cert_file, const char *_Nonnull key_file) {
+    int code = gnutls_certificate_set_x509_key_file(credentials->credentials, cert_file, key_file, GNUTLS_X509_FMT_PEM);
+    return code < 0 ? code : 0;
+}
+
 static inline void gw_tls_credentials_free(gw_tls_credentials *_Nonnull credentials) {
     gnutls_certificate_free_credentials(credentials->credentials);
     free(credentials);

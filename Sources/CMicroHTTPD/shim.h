@@ -95,6 +95,15 @@ static inline int gw_https_identity_select(
     return 0;
 }
 
+/// Called from the certificate callback, which GnuTLS runs while it reads the ClientHello, before it
+/// sends its CertificateRequest: the client must present a certificate, verified during the handshake
+/// against the daemon's trusted CAs (MHD_OPTION_HTTPS_MEM_TRUST). A client without one, or with one
+/// no trusted CA signed, fails the handshake.
+static inline void gw_https_require_client_certificate(gnutls_session_t _Nonnull session) {
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
+    gnutls_session_set_verify_cert(session, NULL, 0);
+}
+
 /// The local port of a handshake's connection (libmicrohttpd gives GnuTLS the socket itself as its
 /// transport), so one process can serve several HTTPS daemons with their own certificates; 0 when
 /// unknown.
@@ -134,6 +143,7 @@ typedef struct gw_mhd_settings {
     int use_poll;                       // 1: poll(2) for each worker's connections; 0: epoll(7)
     struct gw_mhd_watchdog *_Nullable watchdog; // bounds how long a request may take to arrive; NULL: none
     gw_https_certificate_callback _Nullable https_certificate; // HTTPS with this callback; NULL: plain HTTP
+    const char *_Nullable https_client_ca;  // PEM CAs whose client certificates are accepted; NULL: none asked for
 } gw_mhd_settings;
 
 /// The flags of every daemon with worker threads (the pooled one and each of a group's): internal
@@ -458,6 +468,9 @@ static inline void gw_mhd_common_options(
     if (settings->https_certificate != NULL) {
         options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)settings->https_certificate };
         options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" };
+        if (settings->https_client_ca != NULL) {
+            options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)settings->https_client_ca };
+        }
     }
     options[(*count)++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 }
@@ -477,7 +490,7 @@ static inline struct MHD_Daemon *_Nullable gw_mhd_start(
         : (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
            | (settings->https_certificate != NULL ? MHD_USE_TLS : 0));
     if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-    struct MHD_OptionItem options[14];
+    struct MHD_OptionItem options[16];
     unsigned int count = 0;
     if (settings->watchdog != NULL) {
         options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&gw_mhd_watch_notified, settings->watchdog };
@@ -633,7 +646,7 @@ static inline gw_mhd_group *_Nullable gw_mhd_group_start(
     group->listen_fd = fd;
     unsigned int flags = gw_mhd_worker_flags(settings) | MHD_USE_NO_LISTEN_SOCKET;
     for (unsigned int i = 0; i < count; i++) {
-        struct MHD_OptionItem options[12];
+        struct MHD_OptionItem options[14];
         unsigned int n = 0;
         options[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&gw_mhd_group_connection_notified, group };
         // The accepting thread keeps the total within the limit, so no daemon ever reaches its own.

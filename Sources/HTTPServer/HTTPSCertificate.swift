@@ -1,6 +1,10 @@
 import CMicroHTTPD
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The certificate chain and key an HTTPS server presents, re-read from their files on `reload()`
 /// (certificate rotation without a restart: new handshakes get the new pair, open connections keep
 /// theirs, a pair that cannot be used leaves the current one in place).
@@ -18,21 +22,48 @@ final class HTTPSCertificate: Sendable {
     private let pairs = Mutex<(current: Int, replaced: [Int])>((0, []))
     private let registeredPort = Atomic<Int>(0)
 
-    /// Every HTTPS server of the process: its port → the address of its current pair.
-    private static let registry = Mutex<[UInt16: Int]>([:])
+    /// The PEM CAs whose client certificates are required (NUL-terminated, for libmicrohttpd); nil:
+    /// no client certificate is asked for.
+    let clientCA: [CChar]?
 
-    /// What libmicrohttpd calls on each handshake (`MHD_OPTION_HTTPS_CERT_CALLBACK`).
+    /// Every HTTPS server of the process: its port → the address of its current pair, and whether
+    /// its callers must present a certificate.
+    private static let registry = Mutex<[UInt16: (pair: Int, requireClient: Bool)]>([:])
+
+    /// What libmicrohttpd calls on each handshake (`MHD_OPTION_HTTPS_CERT_CALLBACK`), while GnuTLS
+    /// reads the ClientHello.
     static let callback: gw_https_certificate_callback = { session, _, _, _, _, certificates, count, key in
         let port = gw_https_local_port(session)
-        guard let address = registry.withLock({ $0[port] }), let pair = UnsafeMutablePointer<gw_https_identity>(bitPattern: address)
+        guard let entry = registry.withLock({ $0[port] }), let pair = UnsafeMutablePointer<gw_https_identity>(bitPattern: entry.pair)
         else { return -1 }
+        if entry.requireClient { gw_https_require_client_certificate(session) }
         return gw_https_identity_select(pair, certificates, count, key)
     }
 
-    /// Reads the pair; throws naming the file that cannot be used.
-    init(certificateFile: String, keyFile: String) throws(HTTPServerError) {
+    /// Reads the pair (and the client CA file, when callers must present certificates); throws
+    /// naming the file that cannot be used.
+    init(certificateFile: String, keyFile: String, clientCAFile: String? = nil) throws(HTTPServerError) {
         self.certificateFile = certificateFile
         self.keyFile = keyFile
+        if let clientCAFile {
+            guard let file = fopen(clientCAFile, "r") else {
+                throw HTTPServerError(description: "cannot read the client CA file \(clientCAFile): \(String(cString: strerror(errno)))")
+            }
+            var bytes: [CChar] = []
+            var chunk = [CChar](repeating: 0, count: 4096)
+            while true {
+                let read = fread(&chunk, 1, chunk.count, file)
+                if read <= 0 { break }
+                bytes.append(contentsOf: chunk[0..<read])
+            }
+            fclose(file)
+            guard String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+                throw HTTPServerError(description: "the client CA file \(clientCAFile) holds no PEM certificate")
+            }
+            clientCA = bytes + [0]
+        } else {
+            clientCA = nil
+        }
         let loaded = try Self.load(certificateFile: certificateFile, keyFile: keyFile)
         pairs.withLock { $0.current = Int(bitPattern: loaded) }
     }
@@ -45,7 +76,8 @@ final class HTTPSCertificate: Sendable {
     func register(port: Int) {
         registeredPort.store(port, ordering: .relaxed)
         let current = pairs.withLock { $0.current }
-        Self.registry.withLock { $0[UInt16(clamping: port)] = current }
+        let requireClient = clientCA != nil
+        Self.registry.withLock { $0[UInt16(clamping: port)] = (current, requireClient) }
     }
 
     /// Re-reads both files; on success new handshakes get the new pair. Throws, keeping the current
@@ -57,7 +89,7 @@ final class HTTPSCertificate: Sendable {
             pairs.current = loaded
         }
         let port = registeredPort.load(ordering: .relaxed)
-        if port != 0 { Self.registry.withLock { $0[UInt16(clamping: port)] = loaded } }
+        if port != 0 { Self.registry.withLock { $0[UInt16(clamping: port)]?.pair = loaded } }
     }
 
     /// After the server stopped (no handshake can run): forgets the port and frees every pair.

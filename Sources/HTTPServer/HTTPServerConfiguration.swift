@@ -37,6 +37,9 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
 
+    /// HTTPS: the PEM CAs whose client certificates callers must present (mTLS); nil: none asked for.
+    public var tlsClientCAFile: String?
+
     /// True when the server speaks HTTPS.
     public var usesTLS: Bool { tlsCertificateFile != nil }
 

@@ -44,10 +44,11 @@ final class MicroHTTPDaemon: Sendable {
             guard let keyFile = configuration.tlsKeyFile else {
                 throw HTTPServerError(description: "HTTPS needs a key file as well as the certificate \(certificateFile)")
             }
-            certificate = try HTTPSCertificate(certificateFile: certificateFile, keyFile: keyFile)
+            certificate = try HTTPSCertificate(
+                certificateFile: certificateFile, keyFile: keyFile, clientCAFile: configuration.tlsClientCAFile)
         } else {
-            guard configuration.tlsKeyFile == nil else {
-                throw HTTPServerError(description: "HTTPS needs a certificate file as well as the key")
+            guard configuration.tlsKeyFile == nil, configuration.tlsClientCAFile == nil else {
+                throw HTTPServerError(description: "HTTPS needs a certificate file (and its key) before a key or a client CA file")
             }
             certificate = nil
         }
@@ -64,24 +65,28 @@ final class MicroHTTPDaemon: Sendable {
         // Connections handed to the workers in turn, unless libmicrohttpd must count them per
         // address across threads (its own pool) or each gets a thread of its own.
         let roundRobin = configuration.resolvedWorkerThreads >= 2 && configuration.perAddressConnectionLimit == 0
-        let started: Handle? = configuration.host.withCString { host in
-            var settings = gw_mhd_settings(
-                host: host,
-                port: UInt16(clamping: configuration.port),
-                thread_pool_size: UInt32(clamping: max(configuration.resolvedWorkerThreads, 0)),
-                connection_limit: UInt32(clamping: configuration.connectionLimit),
-                per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
-                connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
-                connection_memory_limit: max(configuration.connectionMemoryBytes, 4096),
-                use_poll: configuration.usesPoll ? 1 : 0,
-                watchdog: watchdog,
-                https_certificate: configuration.usesTLS ? HTTPSCertificate.callback : nil
-            )
-            if roundRobin {
-                return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)
-                    .map { .group(Int(bitPattern: $0)) }
+        let clientCA = certificate?.clientCA ?? []
+        let started: Handle? = clientCA.withUnsafeBufferPointer { clientCABytes in
+            configuration.host.withCString { host in
+                var settings = gw_mhd_settings(
+                    host: host,
+                    port: UInt16(clamping: configuration.port),
+                    thread_pool_size: UInt32(clamping: max(configuration.resolvedWorkerThreads, 0)),
+                    connection_limit: UInt32(clamping: configuration.connectionLimit),
+                    per_ip_connection_limit: UInt32(clamping: configuration.perAddressConnectionLimit),
+                    connection_timeout_s: UInt32(clamping: configuration.connectionTimeoutSeconds),
+                    connection_memory_limit: max(configuration.connectionMemoryBytes, 4096),
+                    use_poll: configuration.usesPoll ? 1 : 0,
+                    watchdog: watchdog,
+                    https_certificate: configuration.usesTLS ? HTTPSCertificate.callback : nil,
+                    https_client_ca: clientCABytes.isEmpty ? nil : clientCABytes.baseAddress
+                )
+                if roundRobin {
+                    return gw_mhd_group_start(&settings, accessHandler, context, requestCompleted, context)
+                        .map { .group(Int(bitPattern: $0)) }
+                }
+                return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context).map { .daemon(Int(bitPattern: $0)) }
             }
-            return gw_mhd_start(&settings, accessHandler, context, requestCompleted, context).map { .daemon(Int(bitPattern: $0)) }
         }
         guard let started else {
             gw_mhd_watchdog_stop(watchdog)

@@ -25,7 +25,12 @@ enum GatewayCommand {
                 return
             case .healthCheck(let environment):
                 let target = try GatewayConfiguration(environment: environment)
-                exit(HealthCheck.run(host: target.http.host, port: target.http.port, https: target.http.usesTLS))
+                let presented =
+                    target.http.tlsClientCAFile == nil
+                    ? nil : (target.http.tlsCertificateFile ?? "", target.http.tlsKeyFile ?? "")
+                exit(
+                    HealthCheck.run(
+                        host: target.http.host, port: target.http.port, https: target.http.usesTLS, clientCertificate: presented))
             case .run(let environment):
                 configuration = try GatewayConfiguration(environment: environment)
             }

@@ -8,9 +8,10 @@ import Foundation
 /// `redis-gateway --health-check`: one `GET /healthz` to the gateway the settings describe (its
 /// port; loopback when it listens on every address), answered within 2 s with a 200, or exit 1.
 /// The container's HEALTHCHECK runs it, so the image needs no curl. With `https` it speaks TLS (the
-/// certificate is not verified: the probe asks whether this gateway answers, on its own port).
+/// certificate is not verified: the probe asks whether this gateway answers, on its own port); when
+/// callers must present certificates, it presents the gateway's own certificate and key.
 enum HealthCheck {
-    static func run(host: String, port: Int, https: Bool) -> Int32 {
+    static func run(host: String, port: Int, https: Bool, clientCertificate: (certificate: String, key: String)? = nil) -> Int32 {
         let target = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -30,6 +31,8 @@ enum HealthCheck {
         if https {
             guard let credentials = gw_tls_credentials_unverified() else { return 1 }
             defer { gw_tls_credentials_free(credentials) }
+            // With mTLS the probe presents the gateway's own pair: it passes when one CA signed both.
+            if let present = clientCertificate, gw_tls_credentials_present(credentials, present.certificate, present.key) != 0 { return 1 }
             var timedOut: Int32 = 0
             var error = [CChar](repeating: 0, count: 256)
             let session = error.withUnsafeMutableBufferPointer {

@@ -16,6 +16,8 @@ public struct TestCertificates: Sendable {
     public var renewedServerCertificate: String { "\(directory)/renewed.crt" }
     public var clientCertificate: String { "\(directory)/client.crt" }
     public var clientKey: String { "\(directory)/client.key" }
+    /// The client key in a certificate the other CA signed (a stranger to `ca`).
+    public var strangerClientCertificate: String { "\(directory)/stranger.crt" }
 
     /// Made on first use; a missing or failing `openssl` is a test failure.
     public static let shared = TestCertificates()
@@ -48,6 +50,10 @@ public struct TestCertificates: Sendable {
         run([
             "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt",
             "-days", "30", "-extfile", "client.ext",
+        ])
+        run([
+            "x509", "-req", "-in", "client.csr", "-CA", "other-ca.crt", "-CAkey", "other-ca.key", "-CAcreateserial", "-out",
+            "stranger.crt", "-days", "30", "-extfile", "client.ext",
         ])
     }
 

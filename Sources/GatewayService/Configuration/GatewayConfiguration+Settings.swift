@@ -125,6 +125,12 @@ extension GatewayConfiguration {
             current: { $0.http.tlsKeyFile ?? "" },
             apply: { configuration, text in configuration.http.tlsKeyFile = text.isEmpty ? nil : text }),
         Setting(
+            "GATEWAY_TLS_CLIENT_CA_FILE",
+            "HTTPS with mTLS: PEM CAs that must have signed the certificate every caller presents; a caller without one fails the "
+                + "handshake (tokens still apply). Empty: no client certificate asked for",
+            current: { $0.http.tlsClientCAFile ?? "" },
+            apply: { configuration, text in configuration.http.tlsClientCAFile = text.isEmpty ? nil : text }),
+        Setting(
             "GATEWAY_THREADS",
             "HTTP worker threads, each serving its connections in turn (one accepting thread deals new connections to them in "
                 + "turn); `auto`: one per online processor, at least 2 (requests that "
