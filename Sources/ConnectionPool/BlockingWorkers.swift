@@ -21,7 +21,9 @@ public final class BlockingWorkers: Sendable {
     }
 
     private struct State {
-        var queue: [Job] = []
+        /// Jobs in arrival order from `head`; a taken slot is emptied at once, so a job's closure
+        /// (and the request it holds) is freed when it runs, even while the queue never drains.
+        var queue: [Job?] = []
         var head = 0
         var threads = 0
         var idle = 0
@@ -94,12 +96,15 @@ public final class BlockingWorkers: Sendable {
         return lock.wait(
             on: ready, until: PoolInstant.now().advanced(by: .seconds(3600)),
             poll: { state -> Next? in
-                if state.head < state.queue.count {
+                if state.head < state.queue.count, let job = state.queue[state.head] {
                     if waiting { state.idle -= 1 }
-                    let job = state.queue[state.head]
+                    state.queue[state.head] = nil
                     state.head += 1
                     if state.head == state.queue.count {
                         state.queue.removeAll(keepingCapacity: true)
+                        state.head = 0
+                    } else if state.head > 64, state.head * 2 > state.queue.count {
+                        state.queue.removeFirst(state.head)
                         state.head = 0
                     }
                     return .job(job)

@@ -50,6 +50,27 @@ import Testing
         #expect(clock.now - start >= .milliseconds(200))
     }
 
+    /// The queue never drains under steady load; a job that ran must still be freed then (it
+    /// holds its request's body: kept, they grew the gateway by 10 KiB per request under load).
+    @Test func aJobThatRanIsFreedWhileTheQueueStaysBusy() {
+        let workers = BlockingWorkers(name: "test", limit: 1, startTimeout: .seconds(5))
+        defer { workers.stop() }
+        let release = DispatchSemaphore(value: 0)
+        let running = DispatchSemaphore(value: 0)
+        queueHoldingJobs(1, on: workers, running: running, release: release)
+        #expect(running.wait(timeout: .now() + 5) == .success)
+        let freed = DispatchSemaphore(value: 0)
+        let ran = DispatchSemaphore(value: 0)
+        queueJobHolding(FreedSignal(freed), on: workers, ran: ran)
+        queueHoldingJobs(2, on: workers, running: running, release: release)
+        release.signal()
+        #expect(ran.wait(timeout: .now() + 5) == .success)
+        #expect(running.wait(timeout: .now() + 5) == .success, "the next holder runs; one more still waits in the queue")
+        #expect(freed.wait(timeout: .now() + 5) == .success, "the job that ran is no longer referenced by the queue")
+        release.signal()
+        release.signal()
+    }
+
     @Test func concurrentWorkRunsOnTheFixedSetAndTheRestQueues() {
         let workers = BlockingWorkers(name: "test", limit: 3, startTimeout: .seconds(5))
         defer { workers.stop() }
@@ -88,6 +109,19 @@ private func queueHoldingJobs(
             finished?.signal()
         }
     }
+}
+
+/// Queues a job whose closure is the only reference to `payload`.
+private func queueJobHolding(_ payload: FreedSignal, on workers: BlockingWorkers, ran: DispatchSemaphore) {
+    workers.run { _ in payload.touch(ran) }
+}
+
+/// Signals its semaphore when freed; `touch` keeps a closure's reference to it.
+private final class FreedSignal: Sendable {
+    private let freed: DispatchSemaphore
+    init(_ freed: DispatchSemaphore) { self.freed = freed }
+    func touch(_ ran: DispatchSemaphore) { ran.signal() }
+    deinit { freed.signal() }
 }
 
 private func pthreadSelf() -> UInt {
