@@ -129,8 +129,10 @@ public final class Gateway: Sendable {
         ).makeRouter()
         let logging = RequestLogging(logger: logger)
         var http = configuration.http
-        // Room for a fully percent-encoded key of the longest allowed size in the request line.
-        http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 1024)
+        // Room for a fully percent-encoded key of the longest allowed size in the request line, with
+        // 2 KiB for the rest of the request line, the headers an SDK sends and libmicrohttpd's own
+        // use of the buffer (the response's headers are built in it too).
+        http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 2048)
         do throws(HTTPServerError) {
             server = try HTTPServer(configuration: http) { request, responder in
                 let answer = logging.responder(for: request, answering: responder) { response in

@@ -28,9 +28,11 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// for the request line itself is bounded by `connectionTimeoutSeconds` from the connection's
     /// start or previous response, however slowly its bytes trickle in.)
     public var requestTimeoutMilliseconds: Int = 30_000
-    /// Per-connection buffer for the request line and headers (a longer URL gets 414). libmicrohttpd
-    /// zeroes this buffer between requests, so bigger costs time on every request.
-    public var connectionMemoryBytes: Int = 16 * 1024
+    /// Per-connection buffer for the request line and headers (a longer URL gets 414, larger headers
+    /// 431). libmicrohttpd zeroes all of it after every request, so every connection that has served
+    /// one keeps it resident: it is most of what an idle keep-alive connection costs (Benchmarks/README.md,
+    /// "Memory"). The gateway raises it to fit its longest key (`Gateway`).
+    public var connectionMemoryBytes: Int = 5120
     /// Largest accepted request body; larger ones get 413.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
     /// HTTPS: the PEM certificate chain (leaf first) and its key; both nil for plain HTTP.
@@ -54,6 +56,6 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     }
 
     /// Defaults: 127.0.0.1:8080, a worker per processor, 1024 connections (so epoll), 30 s idle timeout, 30 s to receive a
-    /// request, 16 KiB headers, 10 MiB bodies.
+    /// request, a 5 KiB buffer for the request line and headers, 10 MiB bodies.
     public init() {}
 }

@@ -174,9 +174,11 @@ extension GatewayConfiguration {
             apply: { $0.http.requestTimeoutMilliseconds = try SettingValue.integer($1, in: 0...3_600_000) }),
         Setting(
             "GATEWAY_CONNECTION_BUFFER_BYTES",
-            "libmicrohttpd's buffer per client connection, for the request line and headers (414/431 beyond); every open "
-                + "connection holds it (zeroed between requests), so it sets the memory of 10,000 event streams. At least "
-                + "3 × `GATEWAY_MAX_KEY_BYTES` + 1024",
+            "libmicrohttpd's buffer per client connection, for the request line and headers together (414/431 beyond); every "
+                + "open connection that has served a request keeps all of it resident (libmicrohttpd zeroes it after each), so it "
+                + "sets the memory of idle keep-alive connections and event streams. Raised to at least 3 × "
+                + "`GATEWAY_MAX_KEY_BYTES` + 2048 (a fully percent-encoded longest key); raise it for long URLs (values in the "
+                + "path of the command API) or large headers",
             current: { String($0.http.connectionMemoryBytes) },
             apply: { $0.http.connectionMemoryBytes = try SettingValue.integer($1, in: 4096...(1 << 24)) }),
         Setting(

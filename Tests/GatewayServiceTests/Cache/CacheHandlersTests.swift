@@ -57,6 +57,24 @@ import Testing
         #expect(redis.command(["GET", key]) == "v")
     }
 
+    /// The default per-connection buffer (5 KiB, kept small for idle connections' memory) still
+    /// holds the longest allowed key fully percent-encoded, with the headers an SDK sends; past
+    /// it, the documented statuses: 400 for a longer key, 414 for a longer URL.
+    @Test func theDefaultBufferHoldsTheLongestKeyFullyEncodedWithSDKHeaders() {
+        let limit = GatewayConfiguration().maxKeyBytes
+        let headers = [
+            ("Authorization", "Bearer " + String(repeating: "t", count: 64)), ("Content-Type", "application/json"),
+            ("User-Agent", "upstash-redis-python/1.8.0 httpx/0.28"), ("Accept-Encoding", "gzip, deflate"),
+            ("Upstash-Encoding", "base64"), ("X-Request-Id", String(repeating: "r", count: 36)),
+        ]
+        let key = String(repeating: "%7E", count: limit)
+        #expect(harness.request("PUT", "/cache/\(key)", headers: headers, body: Array("v".utf8)).status == 201)
+        #expect(harness.request("GET", "/cache/\(key)", headers: headers).status == 200)
+        #expect(harness.request("GET", "/cache/\(key)%7E", headers: headers).status == 400)
+        #expect(harness.request("GET", "/cache/" + String(repeating: "k", count: 20_000)).status == 414)
+        #expect(harness.request("GET", "/cache/\(key)", headers: headers).status == 200, "the gateway keeps serving after the 414")
+    }
+
     @Test func ttlExpireAndPersist() {
         let key = uniqueKey("ttl")
         let path = "/cache/\(encoded(key))"
