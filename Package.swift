@@ -42,6 +42,8 @@ let package = Package(
             pkgConfig: "gnutls",
             providers: [.apt(["libgnutls28-dev"])]
         ),
+        // glibc's malloc statistics and trim, for giving memory back after a burst (the executable only).
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CMicroHTTPD",
             pkgConfig: "libmicrohttpd",
@@ -102,6 +104,7 @@ let package = Package(
             name: "redis-gateway",
             dependencies: [
                 "GatewayService",
+                "CMalloc",
                 "CGnuTLS",  // the --health-check probe speaks HTTPS when the gateway does
                 "HTTPServer",
                 "CoreUtilities",

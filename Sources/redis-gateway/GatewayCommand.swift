@@ -61,10 +61,19 @@ enum GatewayCommand {
         }
         for line in configuration.summary { logger.info("\(line)") }
         logger.info("listening", metadata: ["address": "\(configuration.http.host):\(gateway.port)"])
-        var received = signals.wait()
-        while received == SIGHUP {
+        var received: Int32
+        while true {
+            guard let signal = signals.wait(seconds: FreedMemory.interval) else {
+                if let free = FreedMemory.releaseIfLarge() {
+                    logger.debug("gave freed memory back to the system", metadata: ["free_bytes": "\(free)"])
+                }
+                continue
+            }
+            guard signal == SIGHUP else {
+                received = signal
+                break
+            }
             gateway.reloadCertificate()
-            received = signals.wait()
         }
         logger.info("received signal \(received), shutting down")
         gateway.shutdown()

@@ -14,11 +14,11 @@ struct SignalWaiter {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    /// Waits until one of the signals arrives and returns it.
-    func wait() -> Int32 {
-        var received: Int32 = 0
+    /// Waits until one of the signals arrives and returns it, or nil after `seconds`.
+    func wait(seconds: Int) -> Int32? {
         var waitSet = set
-        sigwait(&waitSet, &received)
-        return received
+        var timeout = timespec(tv_sec: seconds, tv_nsec: 0)
+        let received = sigtimedwait(&waitSet, nil, &timeout)
+        return received > 0 ? received : nil
     }
 }
