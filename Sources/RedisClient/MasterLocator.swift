@@ -17,7 +17,28 @@ public final class MasterLocator: Sendable {
         /// While a failover runs: the replica being promoted, and until when to trust that over
         /// the Sentinels' answer (which names the old master until the failover ends).
         var pinnedUntil: ContinuousClock.Instant?
+        /// The master moved away from last, and until when an answer naming it is stale: a
+        /// Sentinel that has not yet heard of the switch still names it, and going back would
+        /// tear down connections to the new master (and dial a dead one).
+        var replaced: (address: ServerAddress, until: ContinuousClock.Instant)?
+
+        /// Whether `address` is the master moved away from less than `staleWindow` ago.
+        func isStale(_ address: ServerAddress, at now: ContinuousClock.Instant) -> Bool {
+            guard let replaced, replaced.address == address, address != master else { return false }
+            return now < replaced.until
+        }
+
+        /// Records `address` as the master, remembering the one it replaces.
+        mutating func record(_ address: ServerAddress, at now: ContinuousClock.Instant, window: Duration) {
+            if let previous = master, previous != address { replaced = (previous, now + window) }
+            master = address
+        }
     }
+
+    /// How long an answer naming the master moved away from is taken as stale (Sentinels learn of
+    /// a switch from each other's hello messages, every 2 s; a new failover of the same master
+    /// cannot start within twice the failover timeout, 6 minutes by default).
+    static let staleWindow: Duration = .seconds(60)
 
     private let state = Mutex(State())
     private let clock = ContinuousClock()
@@ -53,25 +74,38 @@ public final class MasterLocator: Sendable {
             let sentinel = settings.addresses[index]
             do {
                 let address = try ask(sentinel)
-                state.withLock { state in
-                    state.master = address
+                let accepted = state.withLock { state -> Bool in
+                    guard !state.isStale(address, at: clock.now) else { return false }
+                    state.record(address, at: clock.now, window: Self.staleWindow)
                     state.preferred = index
                     state.pinnedUntil = nil
+                    return true
+                }
+                guard accepted else {
+                    failures.append("\(sentinel): named \(address), the master replaced in a failover (stale)")
+                    continue
                 }
                 return address
             } catch {
                 failures.append("\(sentinel): \(error.message)")
             }
         }
+        if let known = state.withLock({ $0.master }), !failures.isEmpty, failures.allSatisfy({ $0.hasSuffix("(stale)") }) {
+            return known  // every Sentinel that answered is behind the switch: keep the new master
+        }
         throw RedisError(.connectFailed, "no Sentinel named a master for '\(settings.masterName)': " + failures.joined(separator: "; "))
     }
 
-    /// Records `address` as the master (e.g. from a `+switch-master` message); true if it changed.
+    /// Records `address` as the master (e.g. from a `+switch-master` message, or a Sentinel's
+    /// answer); true if it changed. An answer naming the master replaced less than `staleWindow`
+    /// ago is ignored (false): the Sentinel giving it has not heard of the switch yet.
     @discardableResult
     public func update(_ address: ServerAddress) -> Bool {
-        state.withLock { state in
+        let now = clock.now
+        return state.withLock { state in
+            guard !state.isStale(address, at: now) else { return false }
             defer {
-                state.master = address
+                state.record(address, at: now, window: Self.staleWindow)
                 state.pinnedUntil = nil
             }
             return state.master != address
@@ -82,10 +116,10 @@ public final class MasterLocator: Sendable {
     /// the switch is announced (or `limit` passes, if the failover is abandoned) connections go only
     /// to it — never back to the old master, whose writes the promotion would discard.
     public func failoverStarted(promoting promoted: ServerAddress, limit: Duration = .seconds(30)) {
-        let until = clock.now + limit
+        let now = clock.now
         state.withLock { state in
-            state.master = promoted
-            state.pinnedUntil = until
+            state.record(promoted, at: now, window: Self.staleWindow)
+            state.pinnedUntil = now + limit
         }
     }
 
