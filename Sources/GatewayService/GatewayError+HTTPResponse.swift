@@ -54,6 +54,8 @@ extension GatewayError {
             case .connectFailed, .handshakeFailed, .io, .protocolError, .connectionBroken:
                 return .error(503, "Redis unavailable: \(error.message)")
             }
+        case .redisUnavailable(let message):
+            return .error(503, "Redis cannot serve now: \(message)", headers: [("Retry-After", String(retryAfterSeconds))])
         case .replicationUnconfirmed(let message):
             return .error(504, message)
         case .subscriptionsUnavailable(let message):

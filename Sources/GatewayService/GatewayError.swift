@@ -39,6 +39,9 @@ public enum GatewayError: Error, Sendable {
     case notReady(NotReadyReason)
     /// Talking to Redis failed: connection, timeout or protocol.
     case redis(RedisError)
+    /// Redis refused the whole request because it cannot serve now (`LOADING`, `BUSY`,
+    /// `MASTERDOWN`, `NOREPLICAS`: `UnavailableReply`); nothing ran.
+    case redisUnavailable(String)
     /// The pool could not lend a connection.
     case pool(PoolError)
     /// A write reached the master but too few replicas confirmed it in time (outcome uncertain).

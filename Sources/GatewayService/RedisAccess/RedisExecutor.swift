@@ -230,6 +230,9 @@ public final class RedisExecutor: Sendable {
         let failure: RedisError
         switch outcome {
         case .success(let replies):
+            if let refusal = UnavailableReply.refusal(of: replies, sent: sent) {
+                return .finished(.failure(.redisUnavailable(refusal)))
+            }
             if !replies.contains(where: \.isReadOnlyRefusal) {
                 return .finished(Result { () throws(GatewayError) in try confirmed(replies, commandCount: commandCount) })
             }
