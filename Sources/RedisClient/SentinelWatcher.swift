@@ -43,30 +43,45 @@ public final class SentinelWatcher: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
+    /// How one subscription ended.
+    private enum Ending {
+        /// No message within `pollInterval`: the Sentinel is there, just quiet.
+        case quiet
+        /// It could not be reached, or the connection failed.
+        case failed
+    }
+
     private func run() {
         var next = 0
         while !stopped.load(ordering: .relaxed) {
             let sentinel = locator.settings.addresses[next % locator.settings.addresses.count]
+            // A quiet Sentinel is renewed in place: moving on every poll would ask Sentinels that
+            // may not have heard of a switch yet, for nothing.
+            if listen(to: sentinel) == .quiet { continue }
             next += 1
-            listen(to: sentinel)
             if !stopped.load(ordering: .relaxed) { usleep(100_000) }  // a Sentinel down: next one, not a busy loop
         }
     }
 
     /// One subscription: checks the master, then handles messages until the connection times out or breaks.
-    private func listen(to sentinel: ServerAddress) {
+    private func listen(to sentinel: ServerAddress) -> Ending {
         var options = locator.sentinelOptions(sentinel)
         options.socketTimeout = pollInterval
-        guard let connection = try? RedisConnection.connect(options: options) else { return }
+        guard let connection = try? RedisConnection.connect(options: options) else { return .failed }
         defer { connection.close() }
         let name = locator.settings.masterName
         if let master = try? locator.queryMaster(on: connection) { announce(master) }
         // One reply per channel subscribed.
         guard (try? connection.pipeline([RedisCommand("SUBSCRIBE", "+switch-master", "+selected-slave")])) != nil,
             (try? connection.receive()) != nil
-        else { return }
+        else { return .failed }
         while !stopped.load(ordering: .relaxed) {
-            guard let message = try? connection.receive() else { return }  // timeout or error: renew
+            let message: RedisValue
+            do {
+                message = try connection.receive()
+            } catch {
+                return error.kind == .timeout ? .quiet : .failed  // renew
+            }
             guard case .array(let parts) = message, parts.count == 3, let channel = parts[1].text, let payload = parts[2].text else {
                 continue
             }
@@ -86,6 +101,7 @@ public final class SentinelWatcher: Sendable {
                 continue
             }
         }
+        return .quiet
     }
 
     private func announce(_ address: ServerAddress) {
