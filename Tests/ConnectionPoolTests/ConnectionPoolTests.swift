@@ -171,7 +171,8 @@ import Testing
             #expect(stats.inUse == 1 && stats.maxConnections == 1)
         }
         let waited = clock.now - start
-        #expect(waited >= .milliseconds(300) && waited < .milliseconds(400), "waited \(waited)")
+        // Within the one deadline (twice it would be a second wait), with room for a busy machine.
+        #expect(waited >= .milliseconds(300) && waited < .milliseconds(550), "waited \(waited)")
         release.signal()
         holder.join()
         #expect(pool.statistics.waitTimeouts == 1 && pool.statistics.inUse == 0)

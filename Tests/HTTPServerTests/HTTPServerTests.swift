@@ -188,10 +188,12 @@ import Testing
         configuration.port = 0
         configuration.workerThreads = 1  // one thread serves every connection
         let slowAnswered = Atomic<Bool>(false)
+        let slowArrived = Atomic<Bool>(false)
         let server = try HTTPServer(configuration: configuration) { request, responder in
             guard request.rawPath == "/slow" else {
                 return responder.respond(HTTPResponse(status: 200, body: Array("fast".utf8)))
             }
+            slowArrived.store(true, ordering: .relaxed)
             let thread = TestThread {
                 usleep(300_000)
                 slowAnswered.store(true, ordering: .relaxed)
@@ -203,7 +205,7 @@ import Testing
         let slow = Mutex<TestResponse?>(nil)
         let waiting = TestThread { slow.withLock { $0 = HTTPTestClient(port: server.port).request("GET", "/slow") } }
         waiting.start()
-        usleep(50_000)
+        #expect(eventually { slowArrived.load(ordering: .relaxed) }, "the slow request is being handled")
         let fast = try #require(HTTPTestClient(port: server.port).request("GET", "/fast"))
         #expect(fast.text == "fast")
         let slowWasAnswered = slowAnswered.load(ordering: .relaxed)

@@ -88,7 +88,8 @@ import Testing
         let waited = clock.now - start
         release.signal()
         holder.join()
-        #expect(waited >= .milliseconds(250) && waited < .milliseconds(350), "waited \(waited)")
+        // Within the one deadline (twice it would be a second wait), with room for a busy machine.
+        #expect(waited >= .milliseconds(250) && waited < .milliseconds(450), "waited \(waited)")
     }
 
     @Test func aRestartIsHealedByTheHealthCheckBeforeTheNextBorrow() throws {

@@ -113,6 +113,7 @@ import Testing
         let prefix = uniqueKey("pipelined-kill")
         let wrong = Atomic<Int>(0)
         let failed = Atomic<Int>(0)
+        let succeeded = Atomic<Int>(0)
         let succeededAfterRestart = Atomic<Int>(0)
         let restarted = Atomic<Bool>(false)
         let running = Atomic<Bool>(true)
@@ -125,6 +126,7 @@ import Testing
                     switch send(executor, [RedisCommand("SET", key, key), RedisCommand("GET", key)]) {
                     case .success(let replies):
                         if replies.count != 2 || replies[1] != .bulk(Array(key.utf8)) { wrong.add(1, ordering: .relaxed) }
+                        succeeded.add(1, ordering: .relaxed)
                         if restarted.load(ordering: .relaxed) { succeededAfterRestart.add(1, ordering: .relaxed) }
                     case .failure(.pool), .failure(.redis):
                         failed.add(1, ordering: .relaxed)
@@ -135,9 +137,9 @@ import Testing
             }
         }
         threads.forEach { $0.start() }
-        usleep(50_000)
+        #expect(eventually { succeeded.load(ordering: .relaxed) > 50 }, "the load runs before the kill")
         redis.stop()
-        usleep(200_000)
+        #expect(eventually { failed.load(ordering: .relaxed) > 0 }, "the load saw Redis gone")
         redis.start()
         restarted.store(true, ordering: .relaxed)
         _ = eventually(within: .seconds(10)) { succeededAfterRestart.load(ordering: .relaxed) > 100 }
@@ -149,16 +151,16 @@ import Testing
         #expect(eventually { executor.statistics.inUse == 0 })
     }
 
-    /// The one connection (the pool's maximum) carries a write that Redis holds for 500 ms; a read
+    /// The one connection (the pool's maximum) carries a write that Redis holds for 1 s; a read
     /// (the other group) queues in the pool for a connection. The pool's timer fails it at its
     /// deadline (150 ms): without the timer it would wait for the write's connection to come back,
-    /// and then succeed, at 500 ms.
+    /// and then succeed, at 1 s. (The bound leaves room for a busy machine running the suite.)
     @Test(.timeLimit(.minutes(1)))
     func aLeaseQueuedInThePoolFailsAtItsDeadlineWhileItsConnectionIsBusy() throws {
         let redis = RedisServer()
         let executor = try executor(redis, senders: 1, maxConnections: 1, waitTimeout: .milliseconds(150))
         defer { executor.stop() }
-        let busy = TestThread { _ = send(executor, [spinning(microseconds: 500_000)]) }
+        let busy = TestThread { _ = send(executor, [spinning(microseconds: 1_000_000)]) }
         busy.start()
         #expect(eventually { executor.statistics.leasesInUse == 1 })
         let clock = ContinuousClock()
@@ -170,7 +172,7 @@ import Testing
             return
         }
         #expect(
-            took >= .milliseconds(140) && took < .milliseconds(400), "failed at its deadline, not when the connection came back: \(took)")
+            took >= .milliseconds(140) && took < .milliseconds(700), "failed at its deadline, not when the connection came back: \(took)")
         busy.join()
     }
 
@@ -190,7 +192,7 @@ import Testing
         }
         let key = uniqueKey("late")
         let scriptDone = DispatchSemaphore(value: 0)
-        io.send([spinning(microseconds: 400_000)], deadline: .now().advanced(by: .seconds(2))) { _ in scriptDone.signal() }
+        io.send([spinning(microseconds: 1_000_000)], deadline: .now().advanced(by: .seconds(3))) { _ in scriptDone.signal() }
         #expect(eventually { io.roundTripsInFlight == 1 }, "the script's round trip is under way")
         let clock = ContinuousClock()
         let start = clock.now
@@ -206,7 +208,7 @@ import Testing
             Issue.record("expected the pool's timeout, got \(String(describing: outcome.withLock { $0 }))")
             return
         }
-        #expect(took < .milliseconds(350), "failed at its deadline (150 ms), not when the round trip ended (400 ms): \(took)")
+        #expect(took < .milliseconds(700), "failed at its deadline (150 ms), not when the round trip ended (1 s): \(took)")
         scriptDone.wait()
         #expect(redis.command(["EXISTS", key]) == ":0", "the late SET never reached Redis")
         let stats = pool.statistics
