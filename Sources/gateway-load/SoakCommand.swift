@@ -42,7 +42,8 @@ struct SoakCommand: ParsableCommand {
         configuration.pauseEvery = .milliseconds(Int64(pauseEvery * 1000))
         configuration.sampleEvery = .milliseconds(Int64(sampleEvery * 1000))
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let result = try Soak(configuration: configuration).run { print($0) }
+        // A line per sample as it happens, also into a pipe (CI's log): unbuffered writes.
+        let result = try Soak(configuration: configuration).run { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
         let title = "Soak: \(Int(duration)) s, \(workers) callers, \(subscribers) event streams"
         try SoakReport.markdown(result, title: title, chartFile: "chart.svg").write(
             toFile: "\(output)/report.md", atomically: true, encoding: .utf8)
