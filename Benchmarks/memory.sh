@@ -48,16 +48,7 @@ if [ -n "${VARIANT:-}${VARIANT_BIN:-}" ]; then
   servers+=(variant)
 fi
 if [ -n "${WEBDIS_BIN:-}" ]; then
-  webdis_port="$(free_port)"
-  cat >"$work/webdis.json" <<JSON
-{ "redis_host": "127.0.0.1", "redis_port": $redis_port, "redis_auth": null,
-  "http_host": "127.0.0.1", "http_port": $webdis_port, "threads": 2, "pool_size": 20,
-  "daemonize": false, "websockets": false, "database": 0, "verbosity": 0, "logfile": "$work/webdis.log" }
-JSON
-  "$WEBDIS_BIN" "$work/webdis.json" >/dev/null 2>&1 &
-  webdis_pid=$!
-  pids+=("$webdis_pid")
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$webdis_port/PING" >/dev/null 2>&1 && break; sleep 0.05; done
+  start_webdis "$WEBDIS_BIN"
   servers+=(webdis)
 fi
 path_of() { [ "$1" = webdis ] && echo /GET/bench || echo /cache/bench; }

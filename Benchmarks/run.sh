@@ -24,13 +24,10 @@ duration="${1:-10}"
 bash scripts/setup.sh wrk
 [ "${STRACE:-0}" = 1 ] && bash scripts/setup.sh strace
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-work="$(mktemp -d)"
+# shellcheck source=scripts/loopback.sh
+source scripts/loopback.sh  # free ports, $work, and everything started stopped by PID on exit
 redis_port="$(free_port)"
 gateway_port="$(free_port)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
 
 swift build -c release --product redis-gateway >/dev/null
 swift build -c release --product PoolBorrowBenchmark >/dev/null
@@ -63,18 +60,7 @@ if [ -n "${VARIANT:-}" ]; then
 fi
 
 webdis_port=""
-if [ -n "${WEBDIS_BIN:-}" ]; then
-  webdis_port="$(free_port)"
-  cat >"$work/webdis.json" <<JSON
-{ "redis_host": "127.0.0.1", "redis_port": $redis_port, "redis_auth": null,
-  "http_host": "127.0.0.1", "http_port": $webdis_port, "threads": 2, "pool_size": 20,
-  "daemonize": false, "websockets": false, "database": 0, "verbosity": 0, "logfile": "$work/webdis.log" }
-JSON
-  "$WEBDIS_BIN" "$work/webdis.json" >/dev/null 2>&1 &
-  webdis_pid=$!
-  pids+=("$webdis_pid")
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$webdis_port/PING" >/dev/null 2>&1 && break; sleep 0.05; done
-fi
+[ -n "${WEBDIS_BIN:-}" ] && start_webdis "$WEBDIS_BIN"
 
 value="$(head -c 100 /dev/zero | tr '\0' 'x')"
 redis-cli -p "$redis_port" set bench:key "$value" >/dev/null

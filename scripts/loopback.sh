@@ -5,6 +5,8 @@
 #   start_tls_redis       → $tls_redis_port (a redis-server on a TLS port only, with those certificates)
 #   start_gateway [ENV=…] → $gateway_port (the gateway against that Redis, answering /healthz);
 #                           the binary is $GATEWAY_BINARY, or the debug build
+#   start_webdis BINARY   → $webdis_port, $webdis_pid (Webdis, built outside this repository, against
+#                           that Redis, answering /PING)
 # Below the kernel's ephemeral range, where an outgoing connection cannot take the port first.
 free_port() {
   python3 -c '
@@ -71,4 +73,18 @@ start_gateway() {
   pids+=("$!")
   for _ in $(seq 200); do curl -fs "http://127.0.0.1:$gateway_port/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
   echo "the gateway did not start"; cat "$work/gateway-$gateway_port.log"; return 1
+}
+
+start_webdis() {
+  webdis_port="$(free_port)"
+  cat >"$work/webdis.json" <<JSON
+{ "redis_host": "127.0.0.1", "redis_port": $redis_port, "redis_auth": null,
+  "http_host": "127.0.0.1", "http_port": $webdis_port, "threads": 2, "pool_size": 20,
+  "daemonize": false, "websockets": false, "database": 0, "verbosity": 0, "logfile": "$work/webdis.log" }
+JSON
+  "$1" "$work/webdis.json" >/dev/null 2>&1 &
+  webdis_pid=$!
+  pids+=("$webdis_pid")
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$webdis_port/PING" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  echo "webdis did not start"; cat "$work/webdis.log"; return 1
 }
