@@ -82,7 +82,9 @@ public struct Soak: Sendable {
 
     /// Runs the soak; `log` gets a line per sample and per fault.
     public func run(log: @Sendable (String) -> Void) throws(LoadTestError) -> Result {
-        let scratch = "\(configuration.output)/scratch"
+        // Absolute: redis-server changes into its --dir before it opens its log file.
+        let output = URL(fileURLWithPath: configuration.output).standardizedFileURL.path
+        let scratch = "\(output)/scratch"
         try? FileManager.default.removeItem(atPath: scratch)
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -105,7 +107,7 @@ public struct Soak: Sendable {
         environment.merge(configuration.gatewayEnvironment) { $1 }
         let gateway = try GatewayProcess(
             binary: configuration.gatewayBinary, environment: environment, port: gatewayPort,
-            logPath: "\(configuration.output)/gateway.log")
+            logPath: "\(output)/gateway.log")
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(gatewayPort)")
 
         var result = Result()
