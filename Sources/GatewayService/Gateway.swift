@@ -134,10 +134,14 @@ public final class Gateway: Sendable {
         // use of the buffer (the response's headers are built in it too).
         http.connectionMemoryBytes = max(http.connectionMemoryBytes, 3 * configuration.maxKeyBytes + 2048)
         do throws(HTTPServerError) {
+            let crossOrigin = configuration.crossOrigin
             server = try HTTPServer(configuration: http) { request, responder in
+                let origin = crossOrigin.isEnabled ? request.header("origin") : nil
                 let answer = logging.responder(for: request, answering: responder) { response in
                     response.headers.append(("upstash-sync-token", syncToken.current))
+                    crossOrigin.decorate(&response, origin: origin)
                 }
+                if let preflight = crossOrigin.preflightResponse(to: request) { return answer.respond(preflight) }
                 router.dispatch(request, to: answer)
             }
         } catch {

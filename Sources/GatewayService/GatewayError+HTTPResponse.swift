@@ -28,6 +28,8 @@ extension GatewayError {
             return .error(429, message, headers: [("Retry-After", String(after))])
         case .conflict(let message):
             return .error(409, message)
+        case .preconditionFailed(let message):
+            return .error(412, message)
         case .redisReply(let message):
             return .error(409, message)
         case .commandReply(let message):

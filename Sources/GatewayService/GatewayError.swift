@@ -24,6 +24,8 @@ public enum GatewayError: Error, Sendable {
     case notFound(String)
     /// The request conflicts with the current state (e.g. `nx=1` on an existing key).
     case conflict(String)
+    /// A conditional write's `If-Match` does not match the stored value (or there is none).
+    case preconditionFailed(String)
     /// Redis answered an error reply (e.g. WRONGTYPE) to a `/cache` or session request: the
     /// request conflicts with what the key holds.
     case redisReply(String)

@@ -60,7 +60,10 @@ public struct HTTPTestClient: Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingPrefix(" ").description
+            // A field sent more than once (Vary) reads as one list, as HTTP combines them.
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingPrefix(" ").description
+            headers[name] = headers[name].map { "\($0), \(value)" } ?? value
         }
         return TestResponse(status: status, headers: headers, body: Array(raw[end.upperBound...]))
     }

@@ -58,10 +58,15 @@ final class CacheHandlers: Sendable {
         case .status, .integer, .array: throw .redisReply("unexpected reply to GET")
         }
         let ttl = replies[1].integer ?? -1
+        let tag = EntityTag(of: value)
+        let validator: [(name: String, value: String)] = [("ETag", tag.quoted), ("Vary", "Accept")]
+        if let ifNoneMatch = request.header("if-none-match"), tag.isMatched(byIfNoneMatch: ifNoneMatch) {
+            return HTTPResponse(status: 304, headers: validator + [("X-TTL", String(ttl))])
+        }
         if wantsRawBytes(request) {
             return HTTPResponse(
                 status: 200,
-                headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl))],
+                headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl))] + validator,
                 body: value
             )
         }
@@ -79,12 +84,14 @@ final class CacheHandlers: Sendable {
             json.add("encoding", string: "base64")
         }
         json.add("ttl", ttl)
-        return .json(200, json)
+        return .json(200, json, headers: validator)
     }
 
     /// `PUT /cache/{key}?ttl=S&nx=1`: stores the body; 201 created, 200 replaced, 409 with nx when
     /// present. One command, `SET … GET` (its old value says whether the key existed) or `SET … NX`,
-    /// so it takes the asynchronous path; answers through `completion`.
+    /// so it takes the asynchronous path; answers through `completion`. With `If-Match`, the write
+    /// is a compare-and-set in one script (`ConditionalSet`): 412 unless the stored value's tag is
+    /// listed (`*`: any stored value). Every success carries the new value's `ETag`.
     func put(_ request: HTTPRequest, completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void) {
         let key: [UInt8]
         var set: [[UInt8]]
@@ -99,6 +106,14 @@ final class CacheHandlers: Sendable {
                 set += [Array("EX".utf8), Array(String(ttl).utf8)]
             }
             onlyIfAbsent = try flag(request, "nx")
+            if let ifMatch = request.header("if-match") {
+                guard !onlyIfAbsent else { throw .badRequest("If-Match and nx=1 contradict each other: send one") }
+                guard let tags = EntityTag.ifMatchTags(ifMatch) else {
+                    throw .badRequest(#"If-Match must be * or a list of quoted entity tags, e.g. "3f…a1""#)
+                }
+                return conditionalSet(
+                    key, value: request.body, ttl: set.count > 3 ? set[4] : nil, tags: tags, label: request.route, completion: completion)
+            }
         } catch {
             return completion(.failure(error))
         }
@@ -114,7 +129,7 @@ final class CacheHandlers: Sendable {
                     Result { () throws(GatewayError) in
                         if let message = replies[0].errorMessage { throw .redisReply(message) }
                         if onlyIfAbsent, replies[0] == .null { throw .conflict("key already exists (nx=1)") }
-                        return stored(key, created: onlyIfAbsent || replies[0] == .null)
+                        return stored(key, created: onlyIfAbsent || replies[0] == .null, value: request.body)
                     })
             case .failure(let error):
                 completion(.failure(error))
@@ -136,16 +151,40 @@ final class CacheHandlers: Sendable {
                         if let message = replies.lazy.compactMap(\.errorMessage).first { throw .redisReply(message) }
                         guard case .array(let results) = replies[3], results.count == 2 else { throw .redisReply("transaction aborted") }
                         if let message = results[1].errorMessage { throw .redisReply(message) }
-                        return stored(key, created: results[0].integer == 0)
+                        return stored(key, created: results[0].integer == 0, value: set[2])
                     }
                 })
         }
     }
 
-    private func stored(_ key: [UInt8], created: Bool) -> HTTPResponse {
+    /// `SET` only if the stored value's tag is one of `tags`, in one script: atomic, so of two
+    /// writers sending the same `If-Match`, exactly one wins.
+    private func conditionalSet(
+        _ key: [UInt8], value: [UInt8], ttl: [UInt8]?, tags: [String], label: String,
+        completion: @escaping @Sendable (Result<HTTPResponse, GatewayError>) -> Void
+    ) {
+        let command = ConditionalSet.command(key: key, value: value, ttl: ttl, tags: tags)
+        let tag = EntityTag(of: value)
+        redis.execute([command], label: label) { [self] result in
+            completion(
+                result.flatMap { replies in
+                    Result { () throws(GatewayError) in
+                        if let message = replies[0].errorMessage { throw .redisReply(message) }
+                        guard replies[0].integer == 1 else {
+                            throw .preconditionFailed("the stored value does not match If-Match (changed, or absent)")
+                        }
+                        var response = stored(key, created: false)
+                        response.headers.append(("ETag", tag.quoted))
+                        return response
+                    }
+                })
+        }
+    }
+
+    private func stored(_ key: [UInt8], created: Bool, value: [UInt8]? = nil) -> HTTPResponse {
         var json = keyObject(key)
         json.add("created", created)
-        return .json(created ? 201 : 200, json)
+        return .json(created ? 201 : 200, json, headers: value.map { [("ETag", EntityTag(of: $0).quoted)] } ?? [])
     }
 
     /// `DELETE /cache/{key}`: 204, or 404 when absent.

@@ -299,6 +299,17 @@ extension GatewayConfiguration {
             "GATEWAY_TOKENS_FILE", "file: one token per line, `readonly TOKEN` for read-only, `#` comments",
             current: { $0.auth.tokensFile ?? "" }, apply: { try $0.auth.readTokensFile($1) }),
         Setting(
+            "GATEWAY_CORS_ORIGINS",
+            "browsers: origins whose pages may call the gateway (CORS), comma-separated `scheme://host[:port]`, or `*` for any; "
+                + "preflights need no token, errors carry the headers too. Empty: no CORS headers",
+            current: { $0.crossOrigin.summary },
+            apply: { configuration, text in
+                switch CrossOriginPolicy.parse(text) {
+                case .success(let policy): configuration.crossOrigin = policy
+                case .failure(let error): throw SettingError("'\(error.entry)' is not an origin (scheme://host[:port], no path) or *")
+                }
+            }),
+        Setting(
             "GATEWAY_PROTECT_METRICS", "`1`: `/metrics`, `/pool/stats`, `/pool/health` need a token too",
             current: { $0.auth.protectMetrics ? "1" : "0" }, apply: { $0.auth.protectMetrics = try SettingValue.flag($1) }),
         Setting(

@@ -18,6 +18,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var pool = PoolConfiguration()
     /// Listening address, worker threads, connection limits and body bound.
     public var http = HTTPServerConfiguration()
+    /// Which web origins may call from a browser (CORS); none by default.
+    public var crossOrigin = CrossOriginPolicy.none
     /// Longest accepted cache key, in bytes after percent-decoding. Raising it raises the per-connection
     /// header buffer too (room for the key fully percent-encoded).
     public var maxKeyBytes = 1024

@@ -1,0 +1,48 @@
+import CoreUtilities
+import Crypto
+
+/// A cached value's validator (`ETag`): the SHA-1 of its bytes in hex, quoted. The same value gives
+/// the same tag in every gateway and after restarts (no per-process seed), and Redis computes the
+/// very same text with `redis.sha1hex`, which makes `If-Match` one atomic script.
+///
+/// SHA-1 here identifies a value; it is not a signature. A caller who finds a collision can only
+/// fool its own conditional request.
+struct EntityTag: Sendable, Equatable {
+    /// The tag as sent in `ETag`, quotes included.
+    let quoted: String
+
+    /// The tag of `value`.
+    init(of value: [UInt8]) {
+        var text: [UInt8] = [UInt8(ascii: "\"")]
+        text.reserveCapacity(42)
+        for byte in Insecure.SHA1.hash(data: value) {
+            text.append(HexDigit.lowercase(byte >> 4))
+            text.append(HexDigit.lowercase(byte & 0xF))
+        }
+        text.append(UInt8(ascii: "\""))
+        quoted = String(decoding: text, as: UTF8.self)
+    }
+
+    /// Whether `If-None-Match: header` covers this tag: `*`, or any listed tag compared weakly
+    /// (a `W/` prefix ignored), as RFC 9110 §13.1.2 says.
+    func isMatched(byIfNoneMatch header: String) -> Bool {
+        Self.tags(in: header).contains { $0 == "*" || $0.droppingWeakPrefix == quoted }
+    }
+
+    /// The tags an `If-Match` header lists, for the strong comparison done in Redis (`*` kept; weak
+    /// tags dropped, since they never match strongly); nil when the header is not a list of tags.
+    static func ifMatchTags(_ header: String) -> [String]? {
+        let tags = Self.tags(in: header)
+        guard !tags.isEmpty, tags.allSatisfy({ $0 == "*" || $0.droppingWeakPrefix.isQuotedTag }) else { return nil }
+        return tags.filter { !$0.hasPrefix("W/") }
+    }
+
+    private static func tags(in header: String) -> [String] {
+        header.split(separator: ",").map { String($0.filter { $0 != " " && $0 != "\t" }) }.filter { !$0.isEmpty }
+    }
+}
+
+extension String {
+    fileprivate var droppingWeakPrefix: String { hasPrefix("W/") ? String(dropFirst(2)) : self }
+    fileprivate var isQuotedTag: Bool { count >= 2 && hasPrefix("\"") && hasSuffix("\"") }
+}
