@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite: the Swift tests (they start their own redis-server
 # processes on free loopback ports and stop them by PID), then the official Upstash Python SDK
-# against a running gateway (Tests/SDKIntegration starts redis-server and the gateway itself).
+# against a running gateway (Tests/SDKIntegration starts redis-server and the gateway itself), with
+# a headless chromium as a browser caller (test_browser.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /opt/swift/usr/bin/swift ] && export PATH="/opt/swift/usr/bin:$PATH"
-bash scripts/setup.sh python3 python3-venv
+bash scripts/setup.sh python3 python3-venv chromium
 swift build --build-tests
 swift test --skip-build --parallel --skip FaultTests
 

@@ -7,7 +7,8 @@ primaries, 3 replicas, joined with `redis-cli --cluster create`) and points the 
 through `redis+cluster://`. GATEWAY_TEST_TLS=1 puts TLS on both sides: the server also listens on
 a TLS port that the gateway reaches through `rediss://`, and the gateway serves HTTPS, which the
 SDK (httpx) and the event-stream client trust through SSL_CERT_FILE (certificates made here with
-the openssl CLI)."""
+the openssl CLI). The gateway allows one browser origin (GATEWAY_CORS_ORIGINS, the port `page_port()`
+gives, used by test_browser.py), so every SDK test also runs with CORS on."""
 import os
 import random
 import socket
@@ -43,6 +44,16 @@ def free_port() -> int:
             except OSError:
                 continue
         return port
+
+
+_PAGE_PORT = []
+
+
+def page_port() -> int:
+    """The port of the one browser origin the gateway allows (chosen once per session)."""
+    if not _PAGE_PORT:
+        _PAGE_PORT.append(free_port())
+    return _PAGE_PORT[0]
 
 
 def wait_until(check, what: str, seconds: float = 10.0) -> None:
@@ -170,6 +181,7 @@ def gateway_url(server):
     gateway = None
     try:
         env = dict(os.environ, REDIS_URL=server["url"], GATEWAY_PORT=str(gateway_port),
+                   GATEWAY_CORS_ORIGINS=f"http://127.0.0.1:{page_port()}",
                    GATEWAY_TOKENS=FULL_TOKEN, GATEWAY_READONLY_TOKENS=READONLY_TOKEN, GATEWAY_LOG_LEVEL="warning",
                    GATEWAY_DATABASE_PATH=os.path.join(tempfile.mkdtemp(prefix="sdk-gateway-"), "users.sqlite"))
         url = f"http://127.0.0.1:{gateway_port}"

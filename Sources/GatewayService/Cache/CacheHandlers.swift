@@ -107,10 +107,10 @@ final class CacheHandlers: Sendable {
             }
             onlyIfAbsent = try flag(request, "nx")
             if let ifMatch = request.header("if-match") {
-                guard !onlyIfAbsent else { throw .badRequest("If-Match and nx=1 contradict each other: send one") }
-                guard let tags = EntityTag.ifMatchTags(ifMatch) else {
-                    throw .badRequest(#"If-Match must be * or a list of quoted entity tags, e.g. "3f…a1""#)
+                guard !onlyIfAbsent else {
+                    throw .preconditionFailed("If-Match (a stored value) and nx=1 (no stored value) can never both hold")
                 }
+                let tags = EntityTag.ifMatchTags(ifMatch)
                 return conditionalSet(
                     key, value: request.body, ttl: set.count > 3 ? set[4] : nil, tags: tags, label: request.route, completion: completion)
             }

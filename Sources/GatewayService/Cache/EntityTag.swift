@@ -29,12 +29,11 @@ struct EntityTag: Sendable, Equatable {
         Self.tags(in: header).contains { $0 == "*" || $0.droppingWeakPrefix == quoted }
     }
 
-    /// The tags an `If-Match` header lists, for the strong comparison done in Redis (`*` kept; weak
-    /// tags dropped, since they never match strongly); nil when the header is not a list of tags.
-    static func ifMatchTags(_ header: String) -> [String]? {
-        let tags = Self.tags(in: header)
-        guard !tags.isEmpty, tags.allSatisfy({ $0 == "*" || $0.droppingWeakPrefix.isQuotedTag }) else { return nil }
-        return tags.filter { !$0.hasPrefix("W/") }
+    /// The entries an `If-Match` header lists, for the strong comparison done in Redis (`*` kept;
+    /// weak tags dropped, since they never match strongly). An entry that is not a quoted tag is
+    /// kept too: it matches nothing, so the write answers 412 and nothing is stored.
+    static func ifMatchTags(_ header: String) -> [String] {
+        tags(in: header).filter { !$0.hasPrefix("W/") }
     }
 
     private static func tags(in header: String) -> [String] {
@@ -44,5 +43,4 @@ struct EntityTag: Sendable, Equatable {
 
 extension String {
     fileprivate var droppingWeakPrefix: String { hasPrefix("W/") ? String(dropFirst(2)) : self }
-    fileprivate var isQuotedTag: Bool { count >= 2 && hasPrefix("\"") && hasSuffix("\"") }
 }
