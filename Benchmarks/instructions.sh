@@ -4,7 +4,7 @@
 # sequential keep-alive requests; (instructions(N2) - instructions(N1)) / (N2 - N1) is the cost of
 # one request with start-up and shutdown cancelled out. Redis is counted the same way, behind each.
 #
-# Usage: [WEBDIS_BIN=/path/to/webdis] [VARIANT_BIN=/path/to/another/redis-gateway] bash Benchmarks/instructions.sh [N1 default 500] [N2 default 2500]
+# Usage: [GATEWAY_BIN=/path/to/redis-gateway (default: a release build of this tree)] [WEBDIS_BIN=/path/to/webdis] [VARIANT_BIN=/path/to/another/redis-gateway] bash Benchmarks/instructions.sh [N1 default 500] [N2 default 2500]
 # VARIANT_BIN counts a second gateway binary the same way (an A/B of a code change: a build of the
 # commit before it).
 # Loopback only; stops everything it started, by PID.
@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 n1="${1:-500}"
 n2="${2:-2500}"
 bash scripts/setup.sh valgrind
-swift build -c release --product redis-gateway >/dev/null
+if [ -z "${GATEWAY_BIN:-}" ]; then
+  swift build -c release --product redis-gateway >/dev/null
+  GATEWAY_BIN=.build/release/redis-gateway
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 work="$(mktemp -d)"
@@ -22,7 +25,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 # Valgrind 3.19 cannot read the Swift toolchain's debug information: count a copy without it.
-strip --strip-debug -o "$work/redis-gateway" .build/release/redis-gateway
+strip --strip-debug -o "$work/redis-gateway" "$GATEWAY_BIN"
 [ -n "${VARIANT_BIN:-}" ] && strip --strip-debug -o "$work/redis-gateway-variant" "$VARIANT_BIN"
 
 # requests PORT PATH COUNT: COUNT sequential GETs on one keep-alive connection.

@@ -97,7 +97,9 @@ public enum CrossOriginPolicy: Sendable, Equatable {
         switch self {
         case .none: nil
         case .any: "*"
-        case .origins(let origins): origins.contains(ASCIICase.lowercased(origin)) ? origin : nil
+        case .origins(let origins):
+            // The configured spelling, never the request's bytes.
+            origins.contains(ASCIICase.lowercased(origin)) ? ASCIICase.lowercased(origin) : nil
         }
     }
 
