@@ -73,6 +73,11 @@ public struct HTTPRequest: Sendable {
         return headers.first { $0.name == lowered }?.value
     }
 
+    /// The first header field named `name`, given in lower case (no case folding on the hot path).
+    public func header(lowercased name: String) -> String? {
+        headers.first { $0.name == name }?.value
+    }
+
     /// The first query value named `name`.
     public func queryValue(_ name: String) -> String? {
         query.first { $0.name == name }?.value

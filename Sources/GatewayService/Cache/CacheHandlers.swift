@@ -59,14 +59,13 @@ final class CacheHandlers: Sendable {
         }
         let ttl = replies[1].integer ?? -1
         let tag = EntityTag(of: value)
-        let validator: [(name: String, value: String)] = [("ETag", tag.quoted), ("Vary", "Accept")]
-        if let ifNoneMatch = request.header("if-none-match"), tag.isMatched(byIfNoneMatch: ifNoneMatch) {
-            return HTTPResponse(status: 304, headers: validator + [("X-TTL", String(ttl))])
+        if let ifNoneMatch = request.header(lowercased: "if-none-match"), tag.isMatched(byIfNoneMatch: ifNoneMatch) {
+            return HTTPResponse(status: 304, headers: [("ETag", tag.quoted), ("Vary", "Accept"), ("X-TTL", String(ttl))])
         }
         if wantsRawBytes(request) {
             return HTTPResponse(
                 status: 200,
-                headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl))] + validator,
+                headers: [("Content-Type", "application/octet-stream"), ("X-TTL", String(ttl)), ("ETag", tag.quoted), ("Vary", "Accept")],
                 body: value
             )
         }
@@ -84,7 +83,7 @@ final class CacheHandlers: Sendable {
             json.add("encoding", string: "base64")
         }
         json.add("ttl", ttl)
-        return .json(200, json, headers: validator)
+        return .json(200, json, headers: [("ETag", tag.quoted), ("Vary", "Accept")])
     }
 
     /// `PUT /cache/{key}?ttl=S&nx=1`: stores the body; 201 created, 200 replaced, 409 with nx when

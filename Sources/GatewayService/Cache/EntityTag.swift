@@ -13,14 +13,21 @@ struct EntityTag: Sendable, Equatable {
 
     /// The tag of `value`.
     init(of value: [UInt8]) {
-        var text: [UInt8] = [UInt8(ascii: "\"")]
-        text.reserveCapacity(42)
-        for byte in Insecure.SHA1.hash(data: value) {
-            text.append(HexDigit.lowercase(byte >> 4))
-            text.append(HexDigit.lowercase(byte & 0xF))
+        // Hashed from the bytes and written into the string directly: the generic `hash(data:)`
+        // and a digest iterated byte by byte cost more than SHA-1 of a small value itself.
+        var hasher = Insecure.SHA1()
+        value.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        quoted = hasher.finalize().withUnsafeBytes { digest in
+            String(unsafeUninitializedCapacity: 2 * digest.count + 2) { text in
+                text[0] = UInt8(ascii: "\"")
+                for (index, byte) in digest.enumerated() {
+                    text[1 + 2 * index] = HexDigit.lowercase(byte >> 4)
+                    text[2 + 2 * index] = HexDigit.lowercase(byte & 0xF)
+                }
+                text[2 * digest.count + 1] = UInt8(ascii: "\"")
+                return 2 * digest.count + 2
+            }
         }
-        text.append(UInt8(ascii: "\""))
-        quoted = String(decoding: text, as: UTF8.self)
     }
 
     /// Whether `If-None-Match: header` covers this tag: `*`, or any listed tag compared weakly
